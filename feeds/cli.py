@@ -1,0 +1,101 @@
+"""Command line: build / check / serve. The only place that picks exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from feeds import __version__
+from feeds.build import build
+from feeds.config import Config, load_config
+from feeds.errors import ConfigError, FeedsError, LockError
+from feeds.models import Finding
+
+EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        config = _config(args)
+        result: int = args.run(args, config)
+        return result
+    except LockError as exc:
+        _err(f"error: {exc}")
+        return EXIT_LOCKED
+    except FeedsError as exc:
+        _err(f"error: {exc}")
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="feeds", description="RSS and Atom feeds from Hexo-style articles.")
+    parser.add_argument("--version", action="version", version=f"feeds {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    b = sub.add_parser("build", help="write every feed into the output folder")
+    _common(b)
+    b.add_argument("--output", type=Path, metavar="DIR", help="output folder (default: [build] output)")
+    b.add_argument("--strict", action="store_true", help="write nothing if any article has an error")
+    b.add_argument("--allow-empty", action="store_true", help="publish empty feeds when no article is left")
+    b.add_argument("--lock-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="how long to wait for another build's lock (default 30)")
+    b.set_defaults(run=_run_build)
+    c = sub.add_parser("check", help="report problems in the articles; write nothing")
+    _common(c)
+    c.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    c.set_defaults(run=_run_check, output=None)
+    s = sub.add_parser("serve", help="serve the feeds over HTTP (development server)")
+    _common(s)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.set_defaults(run=_run_serve, output=None)
+    return parser
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=Path("config.toml"), metavar="FILE",
+                   help="site config (default: ./config.toml)")
+    p.add_argument("--content", type=Path, metavar="DIR", help="article folder (default: [build] content)")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    return config.with_paths(content=args.content, output=args.output)
+
+
+def _run_build(args: argparse.Namespace, config: Config) -> int:
+    report = build(config, strict=args.strict, allow_empty=args.allow_empty,
+                   lock_timeout=args.lock_timeout)
+    for finding in report.findings:
+        _err(_finding_line(finding, config))
+    _err(report.summary())
+    return EXIT_SKIPPED if report.load.errors else EXIT_OK
+
+
+def _finding_line(finding: Finding, config: Config) -> str:
+    prefix = "" if finding.level == "error" else f"{finding.level}: "
+    return f"{(config.content / finding.file).as_posix()}: {prefix}{finding.message}"
+
+
+def _run_check(args: argparse.Namespace, config: Config) -> int:
+    from feeds.check import run_check
+
+    return run_check(config, as_json=args.json, out=sys.stdout)
+
+
+def _run_serve(args: argparse.Namespace, config: Config) -> int:
+    from feeds.web import create_app
+
+    create_app(config).run(host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

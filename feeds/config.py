@@ -1,0 +1,236 @@
+"""config.toml -> Config: validated once, the only reader of the file."""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from feeds.errors import ConfigError
+
+PERMALINK_FIELDS = frozenset(
+    {"year", "month", "day", "i_month", "i_day", "hour", "minute", "second",
+     "slug", "name", "title", "category"}
+)
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+_MIME = re.compile(r"^[a-z]+/[a-z0-9.+-]+$")
+
+# table -> key -> (type, default); a default of ... means required.
+_SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
+    "site": {
+        "title": (str, ...),
+        "base_url": (str, ...),
+        "feed_url": (str, ""),
+        "description": (str, ""),
+        "language": (str, "zh-CN"),
+        "timezone": (str, "Asia/Shanghai"),
+        "author": (str, ""),
+    },
+    "build": {
+        "content": (str, "seeds"),
+        "output": (str, "public"),
+        "items": (int, 50),
+        "permalink": (str, "{year}/{month}/{day}/{slug}/"),
+        "image_type": (str, "image/jpeg"),
+        "summary_length": (int, 140),
+    },
+    "serve": {
+        "ttl_minutes": (int, 30),
+    },
+}
+_MAPS = ("category_slugs",)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a build needs; tests build one in code."""
+
+    title: str
+    base_url: str  # absolute, ends with '/'
+    timezone: ZoneInfo
+    description: str = ""
+    language: str = "zh-CN"
+    author: str = ""
+    content: Path = Path("seeds")
+    output: Path = Path("public")
+    items: int = 50
+    permalink: str = "{year}/{month}/{day}/{slug}/"
+    image_type: str = "image/jpeg"
+    summary_length: int = 140
+    ttl_minutes: int = 30
+    feed_url: str = ""  # where the feeds are served, ends with '/'; "" = base_url
+    category_slugs: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def feed_root(self) -> str:
+        """Absolute URL of the output folder's root, ending with '/'."""
+        return self.feed_url or self.base_url
+
+    @property
+    def domain(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    def with_paths(self, content: Path | None = None, output: Path | None = None) -> Config:
+        """The same config with the content and/or output folder replaced."""
+        return replace(
+            self,
+            content=self.content if content is None else content,
+            output=self.output if output is None else output,
+        )
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate ``path``; relative folders are taken from its folder."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), "no such config file (pass --config FILE)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from exc
+    return parse_config(raw, str(path), base_dir=path.parent)
+
+
+def parse_config(raw: Mapping[str, Any], name: str, base_dir: Path = Path(".")) -> Config:
+    """Validate a parsed TOML document; ``name`` is used in error messages."""
+    for table in raw:
+        if table not in _SCHEMA and table not in _MAPS:
+            raise ConfigError(name, f"[{table}]: unknown table (known: {_known_tables()})")
+    values: dict[str, Any] = {}
+    for table, keys in _SCHEMA.items():
+        values.update(_read_table(raw.get(table, {}), table, keys, name))
+    maps = {m: _read_map(raw.get(m, {}), m, name) for m in _MAPS}
+    return Config(
+        title=_nonempty(values["title"], "[site] title", name),
+        base_url=_base_url(values["base_url"], "base_url", name),
+        feed_url=_base_url(values["feed_url"], "feed_url", name) if values["feed_url"] else "",
+        timezone=_timezone(values["timezone"], name),
+        description=values["description"],
+        language=_language(values["language"], name),
+        author=values["author"],
+        content=base_dir / values["content"],
+        output=base_dir / values["output"],
+        items=_positive(values["items"], "[build] items", name),
+        permalink=_permalink(values["permalink"], name),
+        image_type=_mime(values["image_type"], name),
+        summary_length=_positive(values["summary_length"], "[build] summary_length", name),
+        ttl_minutes=_positive(values["ttl_minutes"], "[serve] ttl_minutes", name),
+        category_slugs=maps["category_slugs"],
+    )
+
+
+def _known_tables() -> str:
+    return ", ".join([*_SCHEMA, *_MAPS])
+
+
+def _read_table(
+    table: Any, tname: str, keys: Mapping[str, tuple[type, Any]], name: str
+) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(name, f"[{tname}]: expected a table")
+    for key in table:
+        if key not in keys:
+            raise ConfigError(
+                name, f"[{tname}] {key}: unknown key (known: {', '.join(keys)})"
+            )
+    out: dict[str, Any] = {}
+    for key, (typ, default) in keys.items():
+        if key not in table:
+            if default is ...:
+                raise ConfigError(name, f"[{tname}] {key}: missing, expected {_tname(typ)}")
+            out[key] = default
+            continue
+        value = table[key]
+        if not isinstance(value, typ) or isinstance(value, bool):
+            raise ConfigError(
+                name, f"[{tname}] {key}: expected {_tname(typ)}, got {value!r}"
+            )
+        out[key] = value
+    return out
+
+
+def _tname(typ: type) -> str:
+    return {str: "a string", int: "an integer"}.get(typ, typ.__name__)
+
+
+def _read_map(table: Any, tname: str, name: str) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise ConfigError(name, f"[{tname}]: expected a table of name = \"slug\"")
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", value):
+            raise ConfigError(
+                name,
+                f"[{tname}] {key}: expected a slug of lowercase ASCII letters, "
+                f"digits and single hyphens, got {value!r}",
+            )
+        out[key.strip()] = value
+    return out
+
+
+def _nonempty(value: str, key: str, name: str) -> str:
+    if not value.strip():
+        raise ConfigError(name, f"{key}: expected a non-empty string")
+    return value.strip()
+
+
+def _base_url(value: str, key: str, name: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            name, f"[site] {key}: expected an absolute http(s) URL, got {value!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(name, f"[site] {key}: expected no query or fragment, got {value!r}")
+    return value if value.endswith("/") else value + "/"
+
+
+def _timezone(value: str, name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            name, f"[site] timezone: expected an IANA zone such as 'Asia/Shanghai', got {value!r}"
+        ) from None
+
+
+def _language(value: str, name: str) -> str:
+    if not _LANGUAGE.match(value):
+        raise ConfigError(name, f"[site] language: expected a language tag such as 'zh-CN', got {value!r}")
+    return value
+
+
+def _positive(value: int, key: str, name: str) -> int:
+    if value < 1:
+        raise ConfigError(name, f"{key}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _mime(value: str, name: str) -> str:
+    if not _MIME.match(value):
+        raise ConfigError(name, f"[build] image_type: expected a MIME type such as 'image/jpeg', got {value!r}")
+    return value
+
+
+def _permalink(value: str, name: str) -> str:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+    except ValueError as exc:
+        raise ConfigError(name, f"[build] permalink: {exc} in {value!r}") from None
+    unknown = [f for f in fields if f not in PERMALINK_FIELDS]
+    if unknown:
+        raise ConfigError(
+            name,
+            f"[build] permalink: unknown placeholder {{{unknown[0]}}} "
+            f"(known: {', '.join('{' + f + '}' for f in sorted(PERMALINK_FIELDS))})",
+        )
+    if value.startswith("/") or "://" in value:
+        raise ConfigError(name, f"[build] permalink: expected a path relative to base_url, got {value!r}")
+    return value

@@ -1,0 +1,257 @@
+"""Article files -> Article records.
+
+``parse_article`` is pure (text in, record out); ``decode_article`` turns raw
+bytes into text; the loader that walks a folder lives in ``feeds.loader``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote, urljoin
+
+import yaml
+
+from feeds.config import Config
+from feeds.dates import parse_date
+from feeds.errors import ArticleError, DateError
+from feeds.models import Article, Author, Finding
+from feeds.slugs import slugify
+from feeds.text import absolute_url, plain_text, strip_illegal_xml
+
+try:  # libyaml is several times faster; fall back to pure Python
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+# The tag: URI date is fixed forever, so ids never change (RFC 4151).
+TAG_DATE = "2021"
+_FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S")
+_DATE_HINT = "try 2021-07-10 21:41:00"
+
+
+def decode_article(data: bytes, source: str) -> tuple[str, tuple[Finding, ...]]:
+    """UTF-8 (with or without BOM), else GB18030 with a warning."""
+    try:
+        return data.decode("utf-8-sig"), ()
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ArticleError(source, "not UTF-8 or GB18030 text", "bad-encoding") from None
+    note = Finding(source, "warning", "gb18030", "not UTF-8; decoded as GB18030")
+    return text, (note,)
+
+
+def split_front_matter(text: str, source: str) -> tuple[str, str, int]:
+    """Return (yaml text, body, line number of the YAML's first line)."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    stripped = text.lstrip(" \t\n")
+    skipped = text[: len(text) - len(stripped)].count("\n")
+    first = _FENCE.match(stripped)
+    if first is None:
+        raise ArticleError(source, "no front matter (expected a '---' line first)", "no-front-matter")
+    closing = _FENCE.search(stripped, first.end())
+    if closing is None:
+        raise ArticleError(source, "front matter has no closing '---' line", "no-front-matter")
+    yaml_text = stripped[first.end() + 1 : closing.start()]
+    body = stripped[closing.end() + 1 :]
+    return yaml_text, body, skipped + 2
+
+
+def load_front_matter(yaml_text: str, source: str, first_line: int) -> Mapping[str, Any]:
+    """Safe-load the YAML; errors name the file's line."""
+    try:
+        data = yaml.load(yaml_text, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise ArticleError(source, _yaml_reason(exc, first_line), "bad-yaml") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ArticleError(source, "front matter is not a mapping of keys to values", "bad-yaml")
+    return data
+
+
+def _yaml_reason(exc: yaml.YAMLError, first_line: int) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return f"bad YAML: {problem}"
+    return f"bad YAML at line {first_line + mark.line}: {problem}"
+
+
+def parse_article(text: str, source: str, config: Config) -> Article:
+    """Parse one article file's text; ``source`` is its path in the content folder."""
+    yaml_text, body, first_line = split_front_matter(text, source)
+    meta = load_front_matter(yaml_text, source, first_line)
+    published = _date(meta, "date", source, config)
+    if published is None:
+        raise ArticleError(source, f"date: missing ({_DATE_HINT})", "missing-date")
+    categories = _names(meta.get("categories"), "categories", source, nested=True)
+    link = _link(meta, source, published, categories, config)
+    image, thumb = _images(meta, link, source)
+    return Article(
+        source=source,
+        title=_title(meta, source),
+        published=published,
+        link=link,
+        id=_id(meta, source, config),
+        body=strip_illegal_xml(body),
+        updated=_date(meta, "updated", source, config),
+        categories=categories,
+        tags=_names(meta.get("tags"), "tags", source, nested=False),
+        author=_author(meta.get("author"), source),
+        image=image or thumb,
+        thumbnail=thumb or image,
+        summary=_summary(meta, source),
+        draft=_draft(meta, source),
+        warnings=tuple(_warnings(text, source)),
+    )
+
+
+def _warnings(text: str, source: str) -> Iterator[Finding]:
+    if strip_illegal_xml(text) != text:
+        yield Finding(source, "warning", "illegal-xml", "characters illegal in XML were removed")
+
+
+def _title(meta: Mapping[str, Any], source: str) -> str:
+    value = meta.get("title")
+    if value is None:
+        raise ArticleError(source, "title: missing", "missing-title")
+    if not isinstance(value, str):
+        raise ArticleError(source, f"title: expected text, got {_show(value)}", "bad-field")
+    title = plain_text(value)
+    if not title:
+        raise ArticleError(source, "title: empty", "missing-title")
+    return title
+
+
+def _date(meta: Mapping[str, Any], key: str, source: str, config: Config) -> datetime | None:
+    value = meta.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        return parse_date(value, config.timezone)
+    except DateError as exc:
+        raise ArticleError(source, f"{key}: {exc}", "bad-date") from exc
+
+
+def _names(value: Any, key: str, source: str, *, nested: bool) -> tuple[str, ...]:
+    """Category or tag names: a string, a list, or (categories) nested lists."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    out: dict[str, None] = {}
+    for item in items:
+        group = item if nested and isinstance(item, list) else [item]
+        for name in group:
+            if isinstance(name, bool) or not isinstance(name, (str, int, float)):
+                raise ArticleError(
+                    source, f"{key}: expected names or lists of names, got {_show(name)}", "bad-field"
+                )
+            text = plain_text(str(name))
+            if text:
+                out.setdefault(text, None)
+    return tuple(out)
+
+
+def _author(value: Any, source: str) -> Author | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        name = plain_text(value)
+        return Author(name) if name else None
+    if isinstance(value, dict):
+        name, email = value.get("name"), value.get("email")
+        if isinstance(name, str) and (email is None or isinstance(email, str)):
+            email_text = plain_text(email or "")
+            return Author(plain_text(name), email_text or None) if plain_text(name) else None
+    raise ArticleError(
+        source, f"author: expected a name or a mapping with name and email, got {_show(value)}", "bad-field"
+    )
+
+
+def _id(meta: Mapping[str, Any], source: str, config: Config) -> str:
+    for key in ("id", "guid"):
+        value = meta.get(key)
+        if value is None or isinstance(value, bool):
+            continue
+        if not isinstance(value, (str, int)):
+            raise ArticleError(source, f"{key}: expected text, got {_show(value)}", "bad-field")
+        text = plain_text(str(value))
+        if text and _SCHEME.match(text) and " " not in text:
+            return text
+        if text:
+            return f"tag:{config.domain},{TAG_DATE}:id/{quote(text, safe='')}"
+    return f"tag:{config.domain},{TAG_DATE}:{quote(source, safe='/')}"
+
+
+def _link(
+    meta: Mapping[str, Any], source: str, published: datetime,
+    categories: tuple[str, ...], config: Config,
+) -> str:
+    given = meta.get("permalink")
+    if given is not None and not isinstance(given, str):
+        raise ArticleError(source, f"permalink: expected text, got {_show(given)}", "bad-field")
+    if given and given.strip():
+        link = absolute_url(strip_illegal_xml(given.strip()).lstrip("/"), config.base_url)
+        if link is None:
+            raise ArticleError(source, f"permalink: not an http(s) URL or path: {given!r}", "bad-field")
+        return link
+    return urljoin(config.base_url, expand_permalink(config, source, published, categories))
+
+
+def expand_permalink(
+    config: Config, source: str, published: datetime, categories: tuple[str, ...]
+) -> str:
+    """Fill the ``[build] permalink`` pattern, like Hexo's :year/:month/… ."""
+    local = published.astimezone(config.timezone)
+    stem = quote(PurePosixPath(source).stem, safe="")
+    first = categories[0] if categories else ""
+    category = config.category_slugs.get(first) or slugify(first) or "uncategorized"
+    return config.permalink.format(
+        year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}",
+        i_month=str(local.month), i_day=str(local.day), hour=f"{local.hour:02d}",
+        minute=f"{local.minute:02d}", second=f"{local.second:02d}",
+        slug=stem, name=stem, title=stem, category=category,
+    )
+
+
+def _images(meta: Mapping[str, Any], link: str, source: str) -> tuple[str | None, str | None]:
+    found: list[str | None] = []
+    for key in ("headimg", "thumbnail"):
+        value = meta.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ArticleError(source, f"{key}: expected a URL, got {_show(value)}", "bad-field")
+        found.append(absolute_url(strip_illegal_xml(value), link) if value else None)
+    return found[0], found[1]
+
+
+def _summary(meta: Mapping[str, Any], source: str) -> str | None:
+    for key in ("description", "excerpt"):
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ArticleError(source, f"{key}: expected text, got {_show(value)}", "bad-field")
+        if plain_text(value):
+            return plain_text(value)
+    return None
+
+
+def _draft(meta: Mapping[str, Any], source: str) -> bool:
+    published, draft = meta.get("published", True), meta.get("draft", False)
+    for key, value in (("published", published), ("draft", draft)):
+        if not isinstance(value, bool):
+            raise ArticleError(source, f"{key}: expected true or false, got {_show(value)}", "bad-field")
+    return draft or not published
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,85 @@
+"""Findings about usable articles (warnings and info) for build and check; pure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+
+from feeds.config import Config
+from feeds.loader import LoadResult
+from feeds.models import Article, Finding
+from feeds.slugs import slugify
+from feeds.text import summarize
+
+OLDEST = datetime(1995, 1, 1, tzinfo=timezone.utc)
+LEVELS = ("error", "warning", "info")
+
+
+def findings_of(load: LoadResult, config: Config, now: datetime) -> list[Finding]:
+    """What a build and ``feeds check`` both report, by file, errors first."""
+    found = list(load.findings) + review(load.articles, config, now)
+    return sorted(found, key=lambda f: (f.file, LEVELS.index(f.level), f.code))
+
+
+def review(articles: Sequence[Article], config: Config, now: datetime) -> list[Finding]:
+    """Everything suspicious about ``articles``, ordered by file."""
+    found = [f for a in articles for f in _single(a, now)]
+    found += _duplicates(articles)
+    found += _slug_clashes(articles, config)
+    return sorted(found, key=lambda f: f.file)
+
+
+def _single(article: Article, now: datetime) -> Iterator[Finding]:
+    src = article.source
+    if article.draft:
+        yield Finding(src, "info", "draft", "draft: in no feed until published")
+    if article.published > now:
+        yield Finding(src, "warning", "future-date", f"date: {_iso(article.published)} is in the future")
+    if article.published < OLDEST:
+        yield Finding(src, "warning", "old-date", f"date: {_iso(article.published)} is before 1995")
+    if article.author is None:
+        yield Finding(src, "warning", "missing-author", "author: missing (the site author is used)")
+    if not article.categories:
+        yield Finding(src, "warning", "missing-categories", "categories: none (only in the all-articles feeds)")
+    if article.summary is None and not summarize(article.body, 1):
+        yield Finding(src, "warning", "missing-summary", "no description and no body text to summarise")
+
+
+def _duplicates(articles: Sequence[Article]) -> Iterator[Finding]:
+    by_id: dict[str, list[str]] = defaultdict(list)
+    by_title: dict[tuple[str, datetime], list[str]] = defaultdict(list)
+    for a in articles:
+        by_id[a.id].append(a.source)
+        by_title[(a.title, a.published)].append(a.source)
+    for ident, sources in by_id.items():
+        for src in sources if len(sources) > 1 else ():
+            others = ", ".join(s for s in sources if s != src)
+            yield Finding(src, "warning", "duplicate-id", f"id {ident!r} is also used by {others}")
+    for (title, _), sources in by_title.items():
+        for src in sources if len(sources) > 1 else ():
+            others = ", ".join(s for s in sources if s != src)
+            yield Finding(src, "warning", "duplicate-title", f"same title and date as {others}: {title!r}")
+
+
+def _slug_clashes(articles: Sequence[Article], config: Config) -> Iterator[Finding]:
+    first_use: dict[str, str] = {}
+    for a in articles:
+        for name in a.categories:
+            first_use.setdefault(name, a.source)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for name in first_use:
+        groups[config.category_slugs.get(name) or slugify(name)].append(name)
+    for slug, names in groups.items():
+        if len(names) > 1:
+            listed = ", ".join(repr(n) for n in sorted(names))
+            for name in sorted(names):
+                yield Finding(
+                    first_use[name], "warning", "slug-clash",
+                    f"categories {listed} all slugify to {slug!r}; each gets its own feed, "
+                    "set [category_slugs] to choose the slugs",
+                )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
