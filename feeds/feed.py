@@ -14,7 +14,7 @@ from feeds import __version__
 from feeds.config import Config
 from feeds.models import Article
 from feeds.parser import TAG_DATE
-from feeds.plan import FeedSpec
+from feeds.plan import FeedView
 from feeds.text import image_mime, sanitize_html, summarize
 
 GENERATOR = ("feeds", __version__, "https://pypi.org/project/feedgen/")
@@ -65,17 +65,18 @@ class AtomLinks(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
-def render_feed(spec: FeedSpec, fmt: str, config: Config, entries: EntryCache) -> bytes:
-    """One feed in one format ("rss" or "atom")."""
-    fg = _generator(spec, fmt, config)
-    for article in spec.items:
+def render_feed(view: FeedView, fmt: str, config: Config, entries: EntryCache) -> bytes:
+    """One feed document in one format ("rss" or "atom")."""
+    fg = _generator(view, fmt, config)
+    for article in view.items:
         _add_entry(fg, entries(article), fmt, config)
     if fmt == "rss":
         return bytes(fg.rss_str(pretty=True))
     return bytes(fg.atom_str(pretty=True))
 
 
-def _generator(spec: FeedSpec, fmt: str, config: Config) -> FeedGenerator:
+def _generator(view: FeedView, fmt: str, config: Config) -> FeedGenerator:
+    spec = view.spec
     fg = FeedGenerator()
     fg.load_extension("media")
     if fmt == "rss":
@@ -85,13 +86,15 @@ def _generator(spec: FeedSpec, fmt: str, config: Config) -> FeedGenerator:
     fg.id(f"tag:{config.domain},{TAG_DATE}:feed/{spec.path}")
     fg.title(spec.title)
     fg.author({"name": config.author or config.title})
-    fg.link(href=spec.url(config, fmt), rel="self", type=_MIME[fmt])
-    fg.link(href=config.base_url, rel="alternate", type="text/html")
+    fg.link(href=view.url(config, fmt), rel="self", type=_MIME[fmt])
+    for rel, href in view.paging_links(config, fmt).items():
+        fg.link(href=href, rel=rel, type=_MIME[fmt])
+    fg.link(href=config.base_url, rel="alternate", type="text/html")  # last: RSS <link>
     fg.description(config.description or config.title)
     fg.language(config.language)
     fg.generator(*GENERATOR)
-    fg.updated(spec.updated)
-    fg.lastBuildDate(spec.updated)
+    fg.updated(view.updated)
+    fg.lastBuildDate(view.updated)
     fg.ttl(config.ttl_minutes)
     return fg
 

@@ -33,12 +33,13 @@ def _label(spec: FeedSpec, fmt: str) -> str:
 
 def _row(spec: FeedSpec, config: Config) -> str:
     name = spec.name or "全部文章"
-    newest = spec.updated.astimezone(config.timezone).strftime("%Y-%m-%d %H:%M") if spec.items else "—"
+    view = spec.view(config.items)
+    newest = view.updated.astimezone(config.timezone).strftime("%Y-%m-%d %H:%M") if view.items else "—"
     formats = " · ".join(
         f'<a href="{escape(spec.path)}.{fmt}">{_LABELS[fmt]}</a>' for fmt in _TYPES
     )
     return (
-        f"<tr><th scope=\"row\">{escape(name)}</th><td>{len(spec.items)}</td>"
+        f"<tr><th scope=\"row\">{escape(name)}</th><td>{len(spec.history)}</td>"
         f"<td>{newest}</td><td>{formats}</td></tr>"
     )
 

@@ -20,15 +20,59 @@ class FeedSpec:
     name: str  # the category's own (Chinese) name; "" for all articles
     path: str  # output path without extension: "all", "category/<slug>"
     title: str
-    items: tuple[Article, ...]  # newest first, at most config.items
+    history: tuple[Article, ...]  # every article of the feed, newest first
+
+    def url(self, config: Config, fmt: str) -> str:
+        return f"{config.feed_root}{self.path}.{fmt}"
+
+    def view(self, size: int, page: int = 1) -> FeedView:
+        """Page ``page`` (from 1) of ``size`` items; page 1 is the feed itself."""
+        return FeedView(self, size, page)
+
+
+@dataclass(frozen=True)
+class FeedView:
+    """What one feed document shows: a page of a FeedSpec's history."""
+
+    spec: FeedSpec
+    size: int
+    page: int = 1
+
+    @property
+    def items(self) -> tuple[Article, ...]:
+        start = (self.page - 1) * self.size
+        return self.spec.history[start : start + self.size]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self.spec.history) // self.size))
 
     @property
     def updated(self) -> datetime:
         """The newest time among the items: never the build time."""
         return max((a.modified for a in self.items), default=EPOCH)
 
-    def url(self, config: Config, fmt: str) -> str:
-        return f"{config.feed_root}{self.path}.{fmt}"
+    def url(self, config: Config, fmt: str, page: int | None = None) -> str:
+        """This view's URL; pages after the first carry ``?page=N``."""
+        page = self.page if page is None else page
+        query = [f"limit={self.size}"] if self.size != config.items else []
+        query += [f"page={page}"] if page > 1 else []
+        return self.spec.url(config, fmt) + ("?" + "&".join(query) if query else "")
+
+    def paging_links(self, config: Config, fmt: str) -> dict[str, str]:
+        """RFC 5005 paged-feed links, for pages after the first only.
+
+        The feed itself (page 1, what the build writes to disk) has none, so a
+        static server that ignores query strings never sends a reader round
+        in circles.
+        """
+        if self.page == 1:
+            return {}
+        links = {"first": self.url(config, fmt, 1), "last": self.url(config, fmt, self.pages)}
+        links["previous"] = self.url(config, fmt, self.page - 1)
+        if self.page < self.pages:
+            links["next"] = self.url(config, fmt, self.page + 1)
+        return links
 
 
 def sort_articles(articles: Iterable[Article]) -> list[Article]:
@@ -46,10 +90,8 @@ def plan_feeds(articles: Sequence[Article], config: Config) -> tuple[FeedSpec, .
     buckets: dict[str, list[Article]] = {name: [] for name in slugs}
     for article in ordered:
         for name in article.categories:
-            bucket = buckets[name]
-            if len(bucket) < config.items:
-                bucket.append(article)
-    specs = [FeedSpec("all", "", "all", config.title, tuple(ordered[: config.items]))]
+            buckets[name].append(article)
+    specs = [FeedSpec("all", "", "all", config.title, tuple(ordered))]
     for name in sorted(slugs, key=lambda n: slugs[n]):
         title = f"{config.title} · {name}"
         specs.append(FeedSpec("category", name, f"category/{slugs[name]}", title, tuple(buckets[name])))

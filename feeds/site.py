@@ -20,7 +20,7 @@ def render_site(articles: Sequence[Article], config: Config) -> dict[str, bytes]
     specs = plan_feeds(articles, config)
     entries = EntryCache(config)
     files = {
-        f"{spec.path}.{fmt}": render_feed(spec, fmt, config, entries)
+        f"{spec.path}.{fmt}": render_feed(spec.view(config.items), fmt, config, entries)
         for spec in specs for fmt in FORMATS
     }
     files["index.html"] = render_index(specs, config)
