@@ -1,0 +1,267 @@
+"""Text and HTML helpers for feed output: pure functions, no I/O.
+
+* ``strip_illegal_xml`` / ``plain_text`` for plain-text fields (titles …);
+* ``sanitize_html`` for item bodies (nh3, relative URLs made absolute);
+* ``summarize`` for a plain-text excerpt;
+* ``absolute_url`` / ``image_mime`` for ``headimg`` / ``thumbnail`` values.
+
+Nothing here escapes for XML: that is the serialiser's job.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import mimetypes
+import posixpath
+import re
+from collections.abc import Callable, Mapping
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+AttributeFilter = Callable[[str, str, str], str | None]
+
+# Characters XML 1.0 forbids: C0 controls other than TAB/LF/CR (U+0000
+# included), lone surrogates and U+FFFE/U+FFFF. C1 controls (U+0080–U+009F)
+# are allowed by XML 1.0 (only "discouraged"), so they are kept, as are
+# U+3000 ideographic spaces.
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+_ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")
+_TEXT_SPACE = re.compile(r"[ \t\n\r\f\v\xa0]+")  # U+3000 is not collapsed
+_MORE = re.compile(r"<!--\s*more\s*-->", re.IGNORECASE)
+
+# Sentence ends: Chinese/ASCII marks anywhere (runs such as "……" or "?!"
+# count as one), a full stop only before whitespace or the end of the text;
+# closing quotes/brackets right after the mark belong to the sentence.
+_CLOSERS = "”」』）’)"
+_SENTENCE_END = re.compile(
+    rf"(?:[。！？!?；…]+|\.+(?=[{_CLOSERS}]*(?:\s|$)))[{_CLOSERS}]*"
+)
+_ELLIPSIS = "…"
+
+# Elements removed together with everything inside them.
+_DROP_WITH_CONTENT = frozenset(
+    {"script", "style", "iframe", "object", "embed", "noscript", "template", "form"}
+)
+_ALLOWED_TAGS = frozenset(
+    {
+        "p", "br", "hr", "a", "img", "h1", "h2", "h3", "h4", "h5", "h6",
+        "ul", "ol", "li", "dl", "dt", "dd",
+        "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "colgroup", "col",
+        "blockquote", "q", "cite", "figure", "figcaption",
+        "strong", "b", "em", "i", "u", "s", "del", "ins", "sub", "sup", "small", "mark",
+        "code", "pre", "kbd", "span", "div", "abbr", "time", "picture", "source",
+    }
+)
+_ALLOWED_ATTRIBUTES: Mapping[str, frozenset[str]] = {
+    "*": frozenset({"title"}),
+    "a": frozenset({"href"}),
+    "img": frozenset({"src", "srcset", "alt", "width", "height"}),
+    "source": frozenset({"srcset", "type", "media", "sizes"}),
+    "td": frozenset({"colspan", "rowspan"}),
+    "th": frozenset({"colspan", "rowspan", "scope"}),
+    "col": frozenset({"span"}),
+    "colgroup": frozenset({"span"}),
+    "ol": frozenset({"start"}),
+    "time": frozenset({"datetime"}),
+}
+_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+_HTTP = frozenset({"http", "https"})
+_URL_ATTRIBUTES = frozenset({"href", "src"})
+
+# Elements whose boundaries separate words in the plain-text summary.
+_BREAK_TAGS = frozenset(
+    {
+        "p", "br", "hr", "div", "li", "dt", "dd", "tr", "td", "th", "caption",
+        "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "figcaption",
+        "table", "ul", "ol", "dl", "figure", "section", "article", "header",
+        "footer", "aside", "nav", "address", "details", "summary",
+    }
+)
+# Keeps only the break elements, without attributes, so _TAG can find them.
+_TEXT_CLEANER = nh3.Cleaner(
+    tags=_BREAK_TAGS,
+    clean_content_tags=_DROP_WITH_CONTENT,
+    attributes={},
+    strip_comments=True,
+)
+_TAG = re.compile(r"<[^>]*>")
+# Indentation removed at the start (and end) of every summary paragraph.
+_INDENT = " \t\r\f\v\u3000\xa0"
+
+_IMAGE_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".jpe": "image/jpeg",
+    ".jfif": "image/jpeg",
+    ".png": "image/png",
+    ".apng": "image/apng",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".svg": "image/svg+xml",
+    ".bmp": "image/bmp",
+    ".ico": "image/x-icon",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+}
+
+
+def strip_illegal_xml(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry (see ILLEGAL_XML)."""
+    return ILLEGAL_XML.sub("", text)
+
+
+def plain_text(value: str) -> str:
+    """A one-line plain-text value: illegal characters removed, runs of ASCII
+    whitespace (newlines included) collapsed to one space, ends trimmed.
+
+    Markup is *not* interpreted: ``<b>A&B</b>`` stays exactly that text.
+    Other spaces (U+3000, U+00A0) are left alone.
+    """
+    return _ASCII_SPACE.sub(" ", strip_illegal_xml(value)).strip(" ")
+
+
+def sanitize_html(html: str, base: str) -> str:
+    """Safe HTML for an item body.
+
+    Script-like elements (``_DROP_WITH_CONTENT``) go with their content,
+    other unknown elements lose their tags but keep their text, comments
+    go, and only the attributes in ``_ALLOWED_ATTRIBUTES`` stay (no
+    ``style``, ``class``, ``id`` or ``on*``). URLs must be http, https or
+    mailto; relative and protocol-relative ``href``/``src``/``srcset`` URLs
+    are made absolute against ``base`` (the item's absolute link). No
+    ``rel`` is added to links (``link_rel=None``): ``target`` is never
+    allowed, so there is no opener to protect. Text, including U+3000
+    indentation, is kept as written.
+    """
+    cleaned = nh3.clean(
+        strip_illegal_xml(html),
+        tags=_ALLOWED_TAGS,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        attributes=_ALLOWED_ATTRIBUTES,
+        attribute_filter=_url_filter(base),
+        url_schemes=_URL_SCHEMES,
+        link_rel=None,
+        strip_comments=True,
+    )
+    # Character references (&#1; …) are decoded by the parser: strip again.
+    return strip_illegal_xml(cleaned)
+
+
+def _url_filter(base: str) -> AttributeFilter:
+    def attribute_filter(element: str, attribute: str, value: str) -> str | None:
+        if attribute in _URL_ATTRIBUTES:
+            return _join(value, base, _URL_SCHEMES)
+        if attribute == "srcset":
+            return _join_srcset(value, base)
+        return value
+
+    return attribute_filter
+
+
+def _join(url: str, base: str, schemes: frozenset[str]) -> str | None:
+    """``url`` resolved against ``base``; None if its scheme is not allowed.
+
+    A result that is still relative (``base`` itself not absolute) is kept.
+    """
+    try:
+        joined = urljoin(base, url.strip())
+        scheme = urlsplit(joined).scheme
+    except ValueError:  # e.g. "http://[::1"
+        return None
+    return joined if scheme in schemes or not scheme else None
+
+
+def _join_srcset(value: str, base: str) -> str | None:
+    """Every candidate URL of a ``srcset`` made absolute; None if one is unsafe."""
+    candidates = []
+    for candidate in value.split(","):
+        url, _, descriptor = candidate.strip().partition(" ")
+        joined = _join(url, base, _HTTP)
+        if joined is None:
+            return None
+        candidates.append(f"{joined} {descriptor.strip()}".strip())
+    return ", ".join(candidates)
+
+
+def summarize(html: str, limit: int = 140) -> str:
+    """A plain-text summary of an HTML body (never markup).
+
+    If the body has a ``<!-- more -->`` marker (any case or spacing), the
+    summary is the whole text before it. Otherwise it is the text, whole if
+    it has at most ``limit`` characters, else its longest prefix of at most
+    ``limit`` characters ending a sentence (see ``_SENTENCE_END``), else its
+    first ``limit`` characters followed by "…". A marker with no text before
+    it is ignored.
+    """
+    marker = _MORE.search(html)
+    if marker is not None:
+        text = html_to_text(html[: marker.start()])
+        if text:
+            return text
+    return _cut(html_to_text(html), limit)
+
+
+def html_to_text(html: str) -> str:
+    """The text of an HTML fragment: tags dropped (script-like elements with
+    their content), entities decoded, block boundaries turned into spaces,
+    U+3000/no-break indentation removed at paragraph starts, whitespace runs
+    (ASCII and no-break spaces) collapsed to one space, illegal XML
+    characters removed. Interior U+3000 spaces are kept.
+    """
+    broken = _TEXT_CLEANER.clean(strip_illegal_xml(html))
+    text = htmllib.unescape(_TAG.sub("\n", broken))
+    lines = (line.strip(_INDENT) for line in strip_illegal_xml(text).split("\n"))
+    return _TEXT_SPACE.sub(" ", " ".join(line for line in lines if line)).strip(" ")
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    end = 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.end() > limit:
+            break
+        end = match.end()
+    if end:
+        return text[:end]
+    return text[:limit].rstrip() + _ELLIPSIS
+
+
+def absolute_url(url: str, base: str) -> str | None:
+    """``url`` as an absolute http(s) URL, resolved against ``base``.
+
+    ``//host/x`` takes the scheme of ``base``. None when ``url`` is blank,
+    malformed, or not http(s) (``javascript:``, ``data:`` …).
+    """
+    value = strip_illegal_xml(url).strip()
+    if not value:
+        return None
+    joined = _join(value, base, _HTTP)
+    if joined is None or not _has_host(joined):
+        return None
+    return joined
+
+
+def _has_host(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def image_mime(url: str, default: str) -> str:
+    """The ``image/*`` type of ``url`` from its path's extension, else ``default``.
+
+    Query and fragment are ignored; ``https://picsum.photos/400/300?random=1``
+    has no extension, so it gets ``default``.
+    """
+    try:
+        path = urlsplit(url.strip()).path
+    except ValueError:
+        return default
+    ext = posixpath.splitext(path)[1].lower()
+    if not ext:
+        return default
+    mime = _IMAGE_TYPES.get(ext) or mimetypes.guess_type("x" + ext)[0]
+    return mime if mime is not None and mime.startswith("image/") else default
