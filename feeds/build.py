@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from feeds.config import Config
 from feeds.errors import FeedsError
@@ -38,9 +38,13 @@ class BuildReport:
         skipped_text = f"{len(load.errors)} skipped" + (f" ({reasons})" if reasons else "")
         return (
             f"feeds: {load.files} files read, {len(load.published)} published, "
-            f"{skipped_text}, {load.drafts} drafts; {len(write.written)} files written, "
+            f"{skipped_text}, {_plural(load.drafts, 'draft')}; {len(write.written)} files written, "
             f"{len(write.unchanged)} unchanged, {len(write.removed)} removed in {self.seconds:.2f} s"
         )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def build(
@@ -58,7 +62,7 @@ def build(
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
         files = render_site(load.published, config)
         written = write_tree(files, config.output)
-    found = findings_of(load, config, now or datetime.now(timezone.utc))
+    found = findings_of(load, config, now or datetime.now(UTC))
     reported = tuple(f for f in found if f.level != "info")
     return BuildReport(load, written, reported, time.perf_counter() - start)
 

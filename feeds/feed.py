@@ -12,7 +12,7 @@ from lxml import etree
 
 from feeds import __version__
 from feeds.config import Config
-from feeds.models import Article
+from feeds.models import Article, Author
 from feeds.parser import TAG_DATE
 from feeds.plan import FeedView
 from feeds.text import image_mime, sanitize_html, summarize
@@ -85,7 +85,7 @@ def _generator(view: FeedView, fmt: str, config: Config) -> FeedGenerator:
         fg.register_extension("atomlinks", BaseExtension, AtomLinks, atom=True, rss=False)
     fg.id(f"tag:{config.domain},{TAG_DATE}:feed/{spec.path}")
     fg.title(spec.title)
-    fg.author({"name": config.author or config.title})
+    fg.author({"name": site_author(config).name})
     fg.link(href=view.url(config, fmt), rel="self", type=_MIME[fmt])
     for rel, href in view.paging_links(config, fmt).items():
         fg.link(href=href, rel=rel, type=_MIME[fmt])
@@ -113,22 +113,25 @@ def _add_entry(fg: FeedGenerator, entry: Entry, fmt: str, config: Config) -> Non
     for term in dict.fromkeys(article.categories + article.tags):
         fe.category(term=term)
     if fmt == "rss":
-        _rss_fields(fe, entry)
+        _rss_fields(fe, entry, config)
     else:
         _atom_fields(fe, entry)
     _images(fe, article, fmt, config)
 
 
-def _rss_fields(fe: FeedEntry, entry: Entry) -> None:
+def _rss_fields(fe: FeedEntry, entry: Entry, config: Config) -> None:
     fe.link(href=entry.article.link)
-    author = entry.article.author
-    if author is not None:
-        fe.dc.dc_creator(author.name)
-        if author.email:
-            fe.author(name=author.name, email=author.email)
+    author = entry.article.author or site_author(config)
+    fe.dc.dc_creator(author.name)
+    if author.email:
+        fe.author(name=author.name, email=author.email)
     # RSS readers treat <description> as HTML: escape the plain text once more.
     fe.description(html.escape(entry.summary, quote=False) or entry.article.title)
     fe.content(entry.content, type="html")
+
+
+def site_author(config: Config) -> Author:
+    return Author(config.author or config.title)
 
 
 def _atom_fields(fe: FeedEntry, entry: Entry) -> None:

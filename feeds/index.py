@@ -51,15 +51,20 @@ _PAGE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · 订阅</title>
 {links}
-<style>body{{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}}
-table{{border-collapse:collapse;width:100%}}th,td{{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd}}</style>
+<style>
+body{{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}}
+table{{border-collapse:collapse;width:100%}}
+th,td{{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd}}
+</style>
 </head>
 <body>
 <h1>{title}</h1>
 <p>{description}</p>
 <p>在阅读器中订阅以下任一地址即可。网站：<a href="{site}">{site}</a></p>
 <table>
-<thead><tr><th scope="col">栏目</th><th scope="col">文章数</th><th scope="col">最新</th><th scope="col">订阅</th></tr></thead>
+<thead><tr>
+<th scope="col">栏目</th><th scope="col">文章数</th><th scope="col">最新</th><th scope="col">订阅</th>
+</tr></thead>
 <tbody>
 {rows}
 </tbody>

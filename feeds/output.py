@@ -40,7 +40,8 @@ def write_tree(files: Mapping[str, bytes], output: Path) -> WriteReport:
     remove_temp_files(output)
     old = read_manifest(output)
     _write_manifest(output, old | set(files))  # intent first: a kill loses nothing
-    written, unchanged = [], []
+    written: list[str] = []
+    unchanged: list[str] = []
     for path in sorted(files):
         changed = write_if_changed(output / path, files[path])
         (written if changed else unchanged).append(path)

@@ -32,6 +32,8 @@ TAG_DATE = "2021"
 _FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S")
 _DATE_HINT = "try 2021-07-10 21:41:00"
+_UTC_LABEL = re.compile(r"\d\d:\d\d(:\d\d)?\s*(GMT|UTC?|Z|[+-]00:?00)$", re.IGNORECASE)
+_ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
 
 
 def decode_article(data: bytes, source: str) -> tuple[str, tuple[Finding, ...]]:
@@ -67,7 +69,7 @@ def split_front_matter(text: str, source: str) -> tuple[str, str, int]:
 def load_front_matter(yaml_text: str, source: str, first_line: int) -> Mapping[str, Any]:
     """Safe-load the YAML; errors name the file's line."""
     try:
-        data = yaml.load(yaml_text, Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(yaml_text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise ArticleError(source, _yaml_reason(exc, first_line), "bad-yaml") from exc
     if data is None:
@@ -110,13 +112,34 @@ def parse_article(text: str, source: str, config: Config) -> Article:
         thumbnail=thumb or image,
         summary=_summary(meta, source),
         draft=_draft(meta, source),
-        warnings=tuple(_warnings(text, source)),
+        warnings=tuple(_warnings(text, meta, source, published, config)),
     )
 
 
-def _warnings(text: str, source: str) -> Iterator[Finding]:
+def _warnings(
+    text: str, meta: Mapping[str, Any], source: str, published: datetime, config: Config
+) -> Iterator[Finding]:
     if strip_illegal_xml(text) != text:
         yield Finding(source, "warning", "illegal-xml", "characters illegal in XML were removed")
+    raw = meta.get("date")
+    if isinstance(raw, str) and _UTC_LABEL.search(raw.strip()):
+        local = published.astimezone(config.timezone)
+        if local.hour < 7 <= published.hour:
+            yield Finding(
+                source, "warning", "utc-looks-local",
+                f"date: {raw.strip()!r} is {local:%H:%M} in {config.timezone.key}, an odd hour "
+                f"for news; if {published:%H:%M} is site time, write +0800 or drop the zone "
+                "(the date is used as written)",
+            )
+    for key in ("headimg", "thumbnail"):
+        value = meta.get(key)
+        if isinstance(value, str) and value.strip() and not _ABSOLUTE.match(value.strip()):
+            yield Finding(
+                source, "warning", "relative-image",
+                f"{key}: {value.strip()!r} is not an absolute http(s) URL"
+                + (" (resolved against the article's link)" if absolute_url(value.strip(), "https://x/")
+                   else " (dropped)"),
+            )
 
 
 def _title(meta: Mapping[str, Any], source: str) -> str:
@@ -164,13 +187,12 @@ def _author(value: Any, source: str) -> Author | None:
     if value is None:
         return None
     if isinstance(value, str):
-        name = plain_text(value)
-        return Author(name) if name else None
+        return Author(plain_text(value)) if plain_text(value) else None
     if isinstance(value, dict):
-        name, email = value.get("name"), value.get("email")
-        if isinstance(name, str) and (email is None or isinstance(email, str)):
-            email_text = plain_text(email or "")
-            return Author(plain_text(name), email_text or None) if plain_text(name) else None
+        raw_name, raw_email = value.get("name"), value.get("email")
+        if isinstance(raw_name, str) and (raw_email is None or isinstance(raw_email, str)):
+            email = plain_text(raw_email or "") or None
+            return Author(plain_text(raw_name), email) if plain_text(raw_name) else None
     raise ArticleError(
         source, f"author: expected a name or a mapping with name and email, got {_show(value)}", "bad-field"
     )
@@ -211,14 +233,16 @@ def expand_permalink(
 ) -> str:
     """Fill the ``[build] permalink`` pattern, like Hexo's :year/:month/… ."""
     local = published.astimezone(config.timezone)
-    stem = quote(PurePosixPath(source).stem, safe="")
+    pure = PurePosixPath(source)
+    stem = quote(pure.stem, safe="")
+    slug = quote(pure.with_suffix("").as_posix(), safe="/")  # Hexo's :title keeps folders
     first = categories[0] if categories else ""
     category = config.category_slugs.get(first) or slugify(first) or "uncategorized"
     return config.permalink.format(
         year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}",
         i_month=str(local.month), i_day=str(local.day), hour=f"{local.hour:02d}",
         minute=f"{local.minute:02d}", second=f"{local.second:02d}",
-        slug=stem, name=stem, title=stem, category=category,
+        slug=slug, name=stem, title=slug, category=category,
     )
 
 

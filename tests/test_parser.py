@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import contextlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from feeds.parser import decode_article, parse_article
 
 from .conftest import SEEDS
 
-UTC = timezone.utc
+UTC = UTC
 SEED = (SEEDS / "000_651e3118f59f4f36.txt").read_text(encoding="utf-8")
 
 
@@ -164,7 +165,5 @@ def test_parse_article_returns_or_raises_our_error(text: str) -> None:
 
     cfg = make_config(Path("c"), Path("o"))
     for candidate in (text, "---\n" + text + "\n---\n", "---\ntitle: t\ndate: 2021-07-10\n" + text + "\n---\n"):
-        try:
+        with contextlib.suppress(ArticleError):
             parse_article(candidate, "f.md", cfg)
-        except ArticleError:
-            pass

@@ -1,0 +1,142 @@
+"""The `feeds` command as a real subprocess: the lines a user sees, exit codes."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, SEEDS
+
+CONFIG = """[site]
+title = "测试站"
+base_url = "https://news.example.com/"
+[build]
+content = "content"
+output = "public"
+"""
+GOOD = "---\ntitle: 好文章\ndate: 2021-07-10 21:41:00\ncategories: [金融]\nauthor: 中证网\n---\n<p>正文。</p>\n"
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "feeds.cli", *args], cwd=cwd, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    (tmp_path / "config.toml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "content").mkdir()
+    (tmp_path / "content" / "good.md").write_text(GOOD, encoding="utf-8")
+    return tmp_path
+
+
+def test_build_ok_exit_0_and_summary(site: Path) -> None:
+    result = run(site, "build")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        "feeds: 1 files read, 1 published, 0 skipped, 0 drafts; 5 files written, 0 unchanged, 0 removed in "
+    )
+    assert (site / "public" / "category" / "jin-rong.rss").is_file()
+
+
+def test_build_with_bad_article_exit_1_and_exact_line(site: Path) -> None:
+    (site / "content" / "bad.md").write_text("---\ntitle: t\ndate: sometime\n---\n", encoding="utf-8")
+    result = run(site, "build")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        "content/bad.md: date: 'sometime' is not a date (try 2021-07-10 21:41:00)"
+    )
+    assert "1 skipped (bad-date 1)" in result.stderr
+    assert (site / "public" / "all.rss").is_file()
+
+
+def test_strict_exit_2_writes_nothing(site: Path) -> None:
+    (site / "content" / "bad.md").write_text("no front matter", encoding="utf-8")
+    result = run(site, "build", "--strict")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: content: --strict: 1 article(s) have errors; nothing written"
+    assert not (site / "public" / "all.rss").exists()
+
+
+def test_config_error_exit_2(site: Path) -> None:
+    (site / "config.toml").write_text("[site]\ntitle = 't'\n", encoding="utf-8")
+    result = run(site, "build")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: config.toml: [site] base_url: missing, expected a string"
+
+
+def test_missing_content_folder_exit_2(site: Path) -> None:
+    result = run(site, "build", "--content", "nowhere")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: nowhere: content folder does not exist or is not a folder"
+
+
+def test_overrides_and_default_seeds(tmp_path: Path) -> None:
+    result = run(ROOT, "build", "--content", str(SEEDS), "--output", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "17 published" in result.stderr and "1 draft;" in result.stderr
+    assert (tmp_path / "out" / "category" / "finance.atom").is_file()
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
+def test_locked_output_exit_3(site: Path) -> None:
+    (site / "public").mkdir()
+    with open(site / "public" / ".feeds.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = run(site, "build", "--lock-timeout", "0.3")
+    assert result.returncode == 3
+    assert result.stderr.strip() == (
+        "error: public/.feeds.lock: another build holds the lock (waited 0.3 s); try again later"
+    )
+
+
+def test_usage_error_exit_2(site: Path) -> None:
+    result = run(site, "build", "--nope")
+    assert result.returncode == 2
+    assert "unrecognized arguments: --nope" in result.stderr
+
+
+def test_check_json_and_exit_codes(site: Path) -> None:
+    clean = run(site, "check", "--json")
+    assert clean.returncode == 0, clean.stdout
+    assert json.loads(clean.stdout) == {"findings": [], "totals": {"error": 0, "warning": 0, "info": 0}}
+    (site / "content" / "bad.md").write_text("---\ntitle: t\ndate: sometime\n---\n", encoding="utf-8")
+    result = run(site, "check", "--json")
+    assert result.returncode == 2
+    doc = json.loads(result.stdout)
+    assert doc["findings"][0] == {
+        "file": "bad.md", "level": "error", "code": "bad-date",
+        "message": "date: 'sometime' is not a date (try 2021-07-10 21:41:00)",
+    }
+    assert not (site / "public").exists()
+
+
+def test_check_table(site: Path) -> None:
+    (site / "content" / "old.md").write_text(
+        "---\ntitle: 旧\ndate: 1990-01-01\nauthor: a\ncategories: [x]\n---\n<p>x</p>", encoding="utf-8"
+    )
+    result = run(site, "check")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "content/old.md",
+        "  warning  old-date  date: 1989-12-31T16:00:00Z is before 1995",
+        "1 file with findings: 0 errors, 1 warning, 0 info",
+    ]
+
+
+def test_every_command_has_help(site: Path) -> None:
+    for command in ("build", "check", "serve"):
+        result = run(site, command, "--help")
+        assert result.returncode == 0
+        assert "--config FILE" in result.stdout
