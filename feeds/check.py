@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import TextIO
 
@@ -17,7 +17,7 @@ from feeds.review import LEVELS, findings_of
 
 def collect_findings(config: Config, now: datetime | None = None) -> list[Finding]:
     """Every finding of ``config.content``: what a build reports, plus info."""
-    return findings_of(load_articles(config), config, now or datetime.now(timezone.utc))
+    return findings_of(load_articles(config), config, now or datetime.now(UTC))
 
 
 def exit_code(findings: Sequence[Finding]) -> int:

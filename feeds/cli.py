@@ -10,7 +10,7 @@ from pathlib import Path
 from feeds import __version__
 from feeds.build import build
 from feeds.config import Config, load_config
-from feeds.errors import ConfigError, FeedsError, LockError
+from feeds.errors import FeedsError, LockError
 from feeds.models import Finding
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3

@@ -39,9 +39,12 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "permalink": (str, "{year}/{month}/{day}/{slug}/"),
         "image_type": (str, "image/jpeg"),
         "summary_length": (int, 140),
+        "max_front_matter": (int, 64 * 1024),
+        "max_body": (int, 2 * 1024 * 1024),
     },
     "serve": {
         "ttl_minutes": (int, 30),
+        "reload_seconds": (float, 2.0),
     },
 }
 _MAPS = ("category_slugs",)
@@ -63,7 +66,10 @@ class Config:
     permalink: str = "{year}/{month}/{day}/{slug}/"
     image_type: str = "image/jpeg"
     summary_length: int = 140
+    max_front_matter: int = 64 * 1024  # bytes; larger front matter is an error
+    max_body: int = 2 * 1024 * 1024  # bytes; a larger body is cut in the feeds
     ttl_minutes: int = 30
+    reload_seconds: float = 2.0  # how often `feeds serve` checks the content folder; 0 = never
     feed_url: str = ""  # where the feeds are served, ends with '/'; "" = base_url
     category_slugs: Mapping[str, str] = field(default_factory=dict)
 
@@ -121,7 +127,10 @@ def parse_config(raw: Mapping[str, Any], name: str, base_dir: Path = Path(".")) 
         permalink=_permalink(values["permalink"], name),
         image_type=_mime(values["image_type"], name),
         summary_length=_positive(values["summary_length"], "[build] summary_length", name),
+        max_front_matter=_positive(values["max_front_matter"], "[build] max_front_matter", name),
+        max_body=_positive(values["max_body"], "[build] max_body", name),
         ttl_minutes=_positive(values["ttl_minutes"], "[serve] ttl_minutes", name),
+        reload_seconds=_not_negative(values["reload_seconds"], "[serve] reload_seconds", name),
         category_slugs=maps["category_slugs"],
     )
 
@@ -148,6 +157,8 @@ def _read_table(
             out[key] = default
             continue
         value = table[key]
+        if typ is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)  # TOML writes whole seconds as integers
         if not isinstance(value, typ) or isinstance(value, bool):
             raise ConfigError(
                 name, f"[{tname}] {key}: expected {_tname(typ)}, got {value!r}"
@@ -157,7 +168,7 @@ def _read_table(
 
 
 def _tname(typ: type) -> str:
-    return {str: "a string", int: "an integer"}.get(typ, typ.__name__)
+    return {str: "a string", int: "an integer", float: "a number"}.get(typ, typ.__name__)
 
 
 def _read_map(table: Any, tname: str, name: str) -> dict[str, str]:
@@ -210,6 +221,12 @@ def _language(value: str, name: str) -> str:
 def _positive(value: int, key: str, name: str) -> int:
     if value < 1:
         raise ConfigError(name, f"{key}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _not_negative(value: float, key: str, name: str) -> float:
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(name, f"{key}: expected a number of seconds, 0 or more, got {value!r}")
     return value
 
 

@@ -6,7 +6,9 @@ bytes into text; the loader that walks a folder lives in ``feeds.loader``.
 
 from __future__ import annotations
 
+import html
 import re
+import reprlib
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -20,7 +22,7 @@ from feeds.dates import parse_date
 from feeds.errors import ArticleError, DateError
 from feeds.models import Article, Author, Finding
 from feeds.slugs import slugify
-from feeds.text import absolute_url, plain_text, strip_illegal_xml
+from feeds.text import absolute_url, cut_html, plain_text, strip_illegal_xml
 
 try:  # libyaml is several times faster; fall back to pure Python
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -32,6 +34,8 @@ TAG_DATE = "2021"
 _FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S")
 _DATE_HINT = "try 2021-07-10 21:41:00"
+_SCAN_ABOVE = 4096  # characters of front matter from which nesting is checked
+_MAX_DEPTH = 64
 _UTC_LABEL = re.compile(r"\d\d:\d\d(:\d\d)?\s*(GMT|UTC?|Z|[+-]00:?00)$", re.IGNORECASE)
 _ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
 
@@ -66,17 +70,49 @@ def split_front_matter(text: str, source: str) -> tuple[str, str, int]:
     return yaml_text, body, skipped + 2
 
 
-def load_front_matter(yaml_text: str, source: str, first_line: int) -> Mapping[str, Any]:
-    """Safe-load the YAML; errors name the file's line."""
+def load_front_matter(yaml_text: str, source: str, first_line: int, limit: int) -> Mapping[str, Any]:
+    """Safe-load the YAML in bounded time and memory; errors name the file's line."""
+    if len(yaml_text) * 4 > limit and len(yaml_text.encode("utf-8")) > limit:
+        raise ArticleError(source, f"front matter is larger than {limit} bytes", "front-matter-too-large")
     try:
+        _check_structure(yaml_text, source, first_line)
         data = yaml.load(yaml_text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise ArticleError(source, _yaml_reason(exc, first_line), "bad-yaml") from exc
+    except RecursionError:
+        raise ArticleError(source, "bad YAML: nested too deeply", "bad-yaml") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ArticleError(source, "front matter is not a mapping of keys to values", "bad-yaml")
     return data
+
+
+def _check_structure(yaml_text: str, source: str, first_line: int) -> None:
+    """Refuse aliases and deep nesting before anything is built from the YAML.
+
+    Aliases (``*name``) can expand exponentially ("billion laughs"), and
+    libyaml's composer recurses once per nesting level, so some 25,000 levels
+    crash the interpreter. Events are streamed without recursion; small
+    front matter without ``*`` cannot do either, so it skips the scan.
+    """
+    if "*" not in yaml_text and len(yaml_text) <= _SCAN_ABOVE:
+        return
+    depth = 0
+    for event in yaml.parse(yaml_text, Loader=_Loader):
+        line = first_line + event.start_mark.line
+        if isinstance(event, yaml.AliasEvent):
+            raise ArticleError(
+                source, f"bad YAML at line {line}: aliases (*{event.anchor}) are not allowed", "bad-yaml"
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > _MAX_DEPTH:
+                raise ArticleError(
+                    source, f"bad YAML at line {line}: nested deeper than {_MAX_DEPTH} levels", "bad-yaml"
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _yaml_reason(exc: yaml.YAMLError, first_line: int) -> str:
@@ -90,7 +126,7 @@ def _yaml_reason(exc: yaml.YAMLError, first_line: int) -> str:
 def parse_article(text: str, source: str, config: Config) -> Article:
     """Parse one article file's text; ``source`` is its path in the content folder."""
     yaml_text, body, first_line = split_front_matter(text, source)
-    meta = load_front_matter(yaml_text, source, first_line)
+    meta = load_front_matter(yaml_text, source, first_line, config.max_front_matter)
     published = _date(meta, "date", source, config)
     if published is None:
         raise ArticleError(source, f"date: missing ({_DATE_HINT})", "missing-date")
@@ -103,7 +139,7 @@ def parse_article(text: str, source: str, config: Config) -> Article:
         published=published,
         link=link,
         id=_id(meta, source, config),
-        body=strip_illegal_xml(body),
+        body=_body(body, link, config),
         updated=_date(meta, "updated", source, config),
         categories=categories,
         tags=_names(meta.get("tags"), "tags", source, nested=False),
@@ -114,6 +150,15 @@ def parse_article(text: str, source: str, config: Config) -> Article:
         draft=_draft(meta, source),
         warnings=tuple(_warnings(text, meta, source, published, config)),
     )
+
+
+def _body(body: str, link: str, config: Config) -> str:
+    """The body, cut at a tag boundary with a note when over ``max_body``."""
+    cut = cut_html(body, config.max_body)
+    if cut is None:
+        return strip_illegal_xml(body)
+    note = f'<p>（正文过长，已截断。<a href="{html.escape(link)}">阅读全文</a>）</p>'
+    return strip_illegal_xml(cut) + note
 
 
 def _warnings(
@@ -131,6 +176,11 @@ def _warnings(
                 f"for news; if {published:%H:%M} is site time, write +0800 or drop the zone "
                 "(the date is used as written)",
             )
+    if cut_html(text, config.max_body) is not None:
+        yield Finding(
+            source, "warning", "body-too-large",
+            f"body is larger than {config.max_body} bytes; the feeds carry it cut, with a link to the article",
+        )
     for key in ("headimg", "thumbnail"):
         value = meta.get(key)
         if isinstance(value, str) and value.strip() and not _ABSOLUTE.match(value.strip()):
@@ -276,6 +326,10 @@ def _draft(meta: Mapping[str, Any], source: str) -> bool:
     return draft or not published
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 50, 50
+
+
 def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A short repr, bounded even for huge or deeply nested values."""
+    return _REPR.repr(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from feeds.config import Config
 from feeds.loader import LoadResult
@@ -12,7 +12,7 @@ from feeds.models import Article, Finding
 from feeds.slugs import slugify
 from feeds.text import summarize
 
-OLDEST = datetime(1995, 1, 1, tzinfo=timezone.utc)
+OLDEST = datetime(1995, 1, 1, tzinfo=UTC)
 LEVELS = ("error", "warning", "info")
 
 

@@ -265,3 +265,16 @@ def image_mime(url: str, default: str) -> str:
         return default
     mime = _IMAGE_TYPES.get(ext) or mimetypes.guess_type("x" + ext)[0]
     return mime if mime is not None and mime.startswith("image/") else default
+
+
+def cut_html(html: str, limit: int) -> str | None:
+    """``html`` cut to at most ``limit`` UTF-8 bytes at a tag boundary, or None if it fits.
+
+    The cut never falls inside a tag; the sanitiser closes elements left open.
+    """
+    if len(html) * 4 <= limit or len(html.encode("utf-8")) <= limit:
+        return None
+    head = html.encode("utf-8")[:limit].decode("utf-8", "ignore")
+    if head.rfind("<") > head.rfind(">"):
+        head = head[: head.rfind("<")]
+    return head
