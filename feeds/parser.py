@@ -21,7 +21,6 @@ from feeds.config import Config
 from feeds.dates import parse_date
 from feeds.errors import ArticleError, DateError
 from feeds.models import Article, Author, Finding
-from feeds.slugs import slugify
 from feeds.text import absolute_url, cut_html, plain_text, strip_illegal_xml
 
 try:  # libyaml is several times faster; fall back to pure Python
@@ -286,8 +285,12 @@ def expand_permalink(
     pure = PurePosixPath(source)
     stem = quote(pure.stem, safe="")
     slug = quote(pure.with_suffix("").as_posix(), safe="/")  # Hexo's :title keeps folders
-    first = categories[0] if categories else ""
-    category = config.category_slugs.get(first) or slugify(first) or "uncategorized"
+    category = ""
+    if "{category}" in config.permalink:
+        from feeds.slugs import slugify  # imports pypinyin: only when the pattern needs it
+
+        first = categories[0] if categories else ""
+        category = config.category_slugs.get(first) or slugify(first) or "uncategorized"
     return config.permalink.format(
         year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}",
         i_month=str(local.month), i_day=str(local.day), hour=f"{local.hour:02d}",

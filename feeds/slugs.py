@@ -12,8 +12,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-from pypinyin import Style, lazy_pinyin
-
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -37,7 +35,12 @@ def slugify(name: str) -> str:
     The result matches ``SLUG`` or is "" (``+++``, emoji only).
     """
     normal = unicodedata.normalize("NFKC", name)
-    words = " ".join(lazy_pinyin(normal, style=Style.NORMAL, errors="default"))
+    if normal.isascii():
+        words = normal
+    else:  # pypinyin takes a quarter of a second to import: only when needed
+        from pypinyin import Style, lazy_pinyin
+
+        words = " ".join(lazy_pinyin(normal, style=Style.NORMAL, errors="default"))
     ascii_text = _to_ascii(words).lower()
     return "-".join(_NON_WORD.split(_APOSTROPHES.sub("", ascii_text))).strip("-")
 
