@@ -17,7 +17,7 @@ from feeds.parser import TAG_DATE
 from feeds.plan import FeedView
 from feeds.text import image_mime, sanitize_html, summarize
 
-GENERATOR = ("feeds", __version__, "https://pypi.org/project/feedgen/")
+GENERATOR = ("feeds", __version__)
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,29 @@ class AtomLinks(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+class ChannelLinks(BaseExtension):  # type: ignore[misc]
+    """``<atom:link>`` elements in an RSS channel beyond ``rel="self"``.
+
+    feedgen puts only the self link into RSS; RFC 5005 paging links (and a
+    WebSub hub) belong there too.
+    """
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str]] = []
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"atom": ATOM_NS}
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        channel = feed[0]
+        for attrs in self.links:
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", attrs)
+        return feed
+
+
 def render_feed(view: FeedView, fmt: str, config: Config, entries: EntryCache) -> bytes:
     """One feed document in one format ("rss" or "atom")."""
     fg = _generator(view, fmt, config)
@@ -81,6 +104,7 @@ def _generator(view: FeedView, fmt: str, config: Config) -> FeedGenerator:
     fg.load_extension("media")
     if fmt == "rss":
         fg.load_extension("dc")
+        fg.register_extension("channellinks", ChannelLinks, BaseEntryExtension, atom=False, rss=True)
     else:
         fg.register_extension("atomlinks", BaseExtension, AtomLinks, atom=True, rss=False)
     fg.id(f"tag:{config.domain},{TAG_DATE}:feed/{spec.path}")
@@ -88,7 +112,10 @@ def _generator(view: FeedView, fmt: str, config: Config) -> FeedGenerator:
     fg.author({"name": site_author(config).name})
     fg.link(href=view.url(config, fmt), rel="self", type=_MIME[fmt])
     for rel, href in view.paging_links(config, fmt).items():
-        fg.link(href=href, rel=rel, type=_MIME[fmt])
+        if fmt == "rss":
+            fg.channellinks.links.append({"href": href, "rel": rel, "type": _MIME[fmt]})
+        else:
+            fg.link(href=href, rel=rel, type=_MIME[fmt])
     fg.link(href=config.base_url, rel="alternate", type="text/html")  # last: RSS <link>
     fg.description(config.description or config.title)
     fg.language(config.language)

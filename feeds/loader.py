@@ -52,10 +52,11 @@ def iter_sources(content: Path, skip: Path | None = None) -> Iterator[tuple[str,
         raise ConfigError(str(content), "content folder does not exist or is not a folder")
     skip_real = os.path.realpath(skip) if skip is not None else None
     for root, dirs, files in os.walk(content):
-        entered, linked = [], []
+        entered: list[str] = []
+        linked: list[str] = []
         for d in sorted(dirs):
             full = os.path.join(root, d)
-            if d.startswith(".") or os.path.realpath(full) == skip_real and not os.path.islink(full):
+            if d.startswith(".") or (os.path.realpath(full) == skip_real and not os.path.islink(full)):
                 continue
             (linked if os.path.islink(full) else entered).append(d)
         dirs[:] = entered

@@ -99,7 +99,7 @@ def _check_structure(yaml_text: str, source: str, first_line: int) -> None:
         return
     depth = 0
     for event in yaml.parse(yaml_text, Loader=_Loader):
-        line = first_line + event.start_mark.line
+        line = first_line + (event.start_mark.line if event.start_mark else 0)
         if isinstance(event, yaml.AliasEvent):
             raise ArticleError(
                 source, f"bad YAML at line {line}: aliases (*{event.anchor}) are not allowed", "bad-yaml"

@@ -57,7 +57,8 @@ def test_defaults_and_trailing_slash(tmp_path: Path) -> None:
          "[build] permalink: unknown placeholder {nope} (known: {category}, {day}, {hour}, {i_day}, "
          "{i_month}, {minute}, {month}, {name}, {second}, {slug}, {title}, {year})"),
         (GOOD + "[build]\ncontnet = 'x'\n",
-         "[build] contnet: unknown key (known: content, output, items, permalink, image_type, summary_length)"),
+         "[build] contnet: unknown key (known: content, output, items, permalink, image_type, summary_length, "
+         "max_front_matter, max_body)"),
         (GOOD + "[category_slugs]\n'金融' = 'Fin/ance'\n",
          "[category_slugs] 金融: expected a slug of lowercase ASCII letters, digits and single hyphens, "
          "got 'Fin/ance'"),

@@ -1,0 +1,61 @@
+"""feeds.opml: an OPML 2.0 subscription list of every feed (no I/O).
+
+Only the RSS URL of each feed is listed: a reader that imports both formats
+of one feed would show every item twice.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from feeds.config import Config
+from feeds.plan import FeedSpec
+
+ALL_FOLDER = "全部"
+CATEGORY_FOLDER = "栏目"
+
+
+def render_opml(specs: Sequence[FeedSpec], config: Config) -> bytes:
+    """The same bytes for the same feeds: the only date is the newest item's."""
+    root = ET.Element("opml", version="2.0")
+    _head(ET.SubElement(root, "head"), specs, config)
+    body = ET.SubElement(root, "body")
+    for label, family in ((ALL_FOLDER, "all"), (CATEGORY_FOLDER, "category")):
+        members = [s for s in specs if s.family == family]
+        if members:
+            folder = ET.SubElement(body, "outline", text=label, title=label)
+            for spec in members:
+                ET.SubElement(folder, "outline", _feed_attributes(spec, config))
+    ET.indent(root)
+    text = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{text}\n'.encode()
+
+
+def _head(head: ET.Element, specs: Sequence[FeedSpec], config: Config) -> None:
+    ET.SubElement(head, "title").text = f"{config.title} · 订阅"
+    newest = newest_item(specs)
+    if newest is not None:
+        ET.SubElement(head, "dateModified").text = format_datetime(newest.astimezone(UTC), usegmt=True)
+    if config.author:
+        ET.SubElement(head, "ownerName").text = config.author
+    ET.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
+
+
+def _feed_attributes(spec: FeedSpec, config: Config) -> dict[str, str]:
+    return {
+        "type": "rss",
+        "version": "RSS2",
+        "text": spec.title,
+        "title": spec.title,
+        "xmlUrl": spec.url(config, "rss"),
+        "htmlUrl": config.base_url,
+        "language": config.language,
+    }
+
+
+def newest_item(specs: Sequence[FeedSpec]) -> datetime | None:
+    """The newest time of any item of any feed; None when there is none."""
+    return max((a.modified for s in specs for a in s.history), default=None)

@@ -1,0 +1,101 @@
+"""The app's current Snapshot, rebuilt in the background when the content changes.
+
+A daemon thread in each process looks at the content folder every
+``[serve] reload_seconds`` (names, sizes and modification times only) and,
+when it differs, builds a new Snapshot and swaps it in with one assignment.
+Readers never wait for a rebuild; a rebuild that fails, or that would leave
+no article at all, is logged and the last good Snapshot stays.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+from feeds.config import Config
+from feeds.errors import FeedsError
+from feeds.loader import iter_sources, load_articles
+from feeds.site import build_site
+from feeds.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+Signature = tuple[tuple[str, int, int, int], ...]
+Loader = Callable[[Config], Snapshot]
+
+
+def load_snapshot(config: Config) -> Snapshot:
+    """Read the content folder and render every file, in memory."""
+    load = load_articles(config)
+    return Snapshot(build_site(load.published, config), config)
+
+
+def content_signature(config: Config) -> Signature:
+    """(path, size, mtime_ns, inode) of every article file: cheap to compare.
+
+    A missing folder gives an empty signature (and a rebuild that fails).
+    """
+    out: list[tuple[str, int, int, int]] = []
+    try:
+        for source, path in iter_sources(config.content, skip=config.output):
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # removed since it was listed
+            out.append((source, st.st_size, st.st_mtime_ns, st.st_ino))
+    except (FeedsError, OSError):
+        return ()
+    return tuple(out)
+
+
+class LiveSite:
+    """Holds ``current``, the Snapshot every request reads, and keeps it fresh."""
+
+    def __init__(self, config: Config, load: Loader = load_snapshot) -> None:
+        self.config = config
+        self._load = load
+        self._signature = content_signature(config)
+        self.current: Snapshot = load(config)  # a start-up failure is raised
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._watching_pid: int | None = None
+        self._watch_lock = threading.Lock()
+
+    def watch(self) -> None:
+        """Start the watcher thread of this process (again after a fork)."""
+        if self.config.reload_seconds <= 0 or self._watching_pid == os.getpid():
+            return
+        with self._watch_lock:
+            if self._watching_pid != os.getpid():
+                self._watching_pid = os.getpid()
+                threading.Thread(target=self._run, name="feeds-reload", daemon=True).start()
+
+    def close(self) -> None:
+        """Stop the watcher thread (it ends within one interval)."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.config.reload_seconds):
+            self.refresh()
+
+    def refresh(self) -> bool:
+        """Rebuild if the content folder changed; True when a new Snapshot is served."""
+        signature = content_signature(self.config)
+        if signature == self._signature:
+            return False
+        self._signature = signature  # a failed state is not retried until it changes
+        try:
+            snapshot = self._load(self.config)
+        except Exception as exc:  # any failure: keep serving the last good build
+            log.exception("%s: rebuild failed; still serving the last good feeds", self.config.content)
+            self.last_error = str(exc) or type(exc).__name__
+            return False
+        if snapshot.articles == 0 and self.current.articles > 0:
+            log.warning("%s: no article left; still serving the last good feeds", self.config.content)
+            self.last_error = "no article left in the content folder"
+            return False
+        self.current, self.last_error = snapshot, None
+        log.info("%s: rebuilt, %d articles", self.config.content, snapshot.articles)
+        return True

@@ -1,0 +1,109 @@
+"""create_app(config) -> Flask: routes only.
+
+Every answer comes from the current Snapshot, in memory: the same bytes
+`feeds build` writes, at the same paths. No request touches the filesystem.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
+
+from feeds.config import Config, load_config
+from feeds.errors import ConfigError
+from feeds.negotiate import BadQuery, query_int
+from feeds.reload import LiveSite
+from feeds.respond import FeedResponse, plain, send_resource
+from feeds.site import INDEX, OPML
+from feeds.snapshot import Resource, Snapshot
+
+_PRINTABLE = "/?&=%:@!$'()*+,;-._~"  # kept as they are in an echoed path; the rest is %-encoded
+
+
+class SlugConverter(BaseConverter):
+    regex = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+
+
+class FormatConverter(BaseConverter):
+    regex = r"rss|atom"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """The app; without ``config``, from $FEEDS_CONFIG or ./config.toml."""
+    live = LiveSite(config if config is not None else _config_from_env())
+    app = Flask(__name__, static_folder=None)
+    app.response_class = FeedResponse
+    app.url_map.converters.update(slug=SlugConverter, fmt=FormatConverter)
+    app.extensions["feeds"] = live
+    app.before_request(live.watch)  # starts the watcher again in a forked worker
+    live.watch()
+
+    @app.get("/")
+    @app.get("/index.html")
+    def index() -> Response:
+        return _send(live, INDEX)
+
+    @app.get("/feeds.opml")
+    def opml() -> Response:
+        return _send(live, OPML)
+
+    @app.get("/all.<fmt:fmt>")
+    def all_feed(fmt: str) -> Response:
+        return _send(live, f"all.{fmt}", paged=True)
+
+    @app.get("/category/<slug:slug>.<fmt:fmt>")
+    def category_feed(slug: str, fmt: str) -> Response:
+        return _send(live, f"category/{slug}.{fmt}", paged=True)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        snapshot = live.current
+        lines = ["ok", f"{snapshot.articles} articles, {len(snapshot.site.specs)} feeds"]
+        if live.last_error:
+            lines.append(f"stale: the last rebuild failed: {live.last_error}")
+        return plain("\n".join(lines), 200, {"Cache-Control": "no-store"})
+
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def _config_from_env() -> Config:
+    path = Path(os.environ.get("FEEDS_CONFIG") or "config.toml")
+    if not path.is_file():
+        raise ConfigError(str(path), "no such config file (set FEEDS_CONFIG=/path/to/config.toml)")
+    return load_config(path)
+
+
+def _send(live: LiveSite, path: str, *, paged: bool = False) -> Response:
+    snapshot = live.current  # one build for the whole answer
+    try:
+        resource = _find(snapshot, path) if paged else snapshot.get(path)
+    except BadQuery as exc:
+        return plain(str(exc), 400)
+    if resource is None:
+        return _not_found()
+    return send_resource(resource, request.headers, snapshot.config.ttl_minutes)
+
+
+def _find(snapshot: Snapshot, path: str) -> Resource | None:
+    limit = query_int(request.args.get("limit"), "limit")
+    page = query_int(request.args.get("page"), "page", minimum=1)
+    return snapshot.page(path, limit, page or 1)
+
+
+def _not_found() -> Response:
+    query = request.query_string.decode("latin-1")
+    shown = quote(request.path + (f"?{query}" if query else ""), safe=_PRINTABLE)
+    return plain(f"not found: {shown}", 404)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    if exc.code == 404:
+        return _not_found()
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}  # Allow on a 405
+    return plain(f"{exc.code} {exc.name}", exc.code or 500, headers)
