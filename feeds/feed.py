@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from feedgen.entry import FeedEntry
@@ -12,6 +13,7 @@ from lxml import etree
 
 from feeds import __version__
 from feeds.config import Config
+from feeds.loader import read_body
 from feeds.models import Article, Author
 from feeds.parser import TAG_DATE
 from feeds.plan import FeedView
@@ -29,22 +31,28 @@ class Entry:
     summary: str  # plain text
 
 
-def prepare_entry(article: Article, config: Config) -> Entry:
-    summary = article.summary or summarize(article.body, config.summary_length)
-    return Entry(article, sanitize_html(article.body, article.link).strip(), summary)
+def prepare_entry(article: Article, body: str, config: Config) -> Entry:
+    summary = article.summary or summarize(body, config.summary_length)
+    return Entry(article, sanitize_html(body, article.link).strip(), summary)
 
 
 class EntryCache:
-    """Prepared entries by source path, for one render of many feeds."""
+    """Prepared entries by source path, for one render of many feeds.
 
-    def __init__(self, config: Config) -> None:
+    ``body_of`` gives an article's body; by default the one it carries, or
+    its file read again when it was loaded without (``read_body``).
+    """
+
+    def __init__(self, config: Config, body_of: Callable[[Config, Article], str] = read_body) -> None:
         self._config = config
+        self._body_of = body_of
         self._entries: dict[str, Entry] = {}
 
     def __call__(self, article: Article) -> Entry:
         entry = self._entries.get(article.source)
         if entry is None:
-            entry = self._entries[article.source] = prepare_entry(article, self._config)
+            body = self._body_of(self._config, article)
+            entry = self._entries[article.source] = prepare_entry(article, body, self._config)
         return entry
 
 

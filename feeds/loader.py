@@ -10,23 +10,54 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from feeds.config import Config
 from feeds.errors import ArticleError, ConfigError
 from feeds.models import Article, Finding
-from feeds.parser import decode_article, parse_article
+from feeds.parser import decode_article, parse_article, parse_body
 
 _SNIFF = 8192  # bytes looked at to tell binary files from text
 
 
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What tells a changed file from an unchanged one without reading it."""
+
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One file of the content folder and what came of it."""
+
+    source: str
+    stamp: Stamp | None  # None when it cannot be stat()ed (broken symlink …)
+    article: Article | None  # None when the file was skipped with an error
+    findings: tuple[Finding, ...]
+
+
 @dataclass(frozen=True)
 class LoadResult:
-    articles: tuple[Article, ...]  # every usable article, drafts included
-    findings: tuple[Finding, ...]  # errors (skipped files) and warnings, by file
-    files: int  # files looked at
+    entries: tuple[FileEntry, ...]  # every file, in path order
+    notes: tuple[Finding, ...] = ()  # about the folder itself
+    parsed: int = 0  # files parsed in this load (the rest came from the cache)
+
+    @property
+    def files(self) -> int:
+        return len(self.entries)
+
+    @property
+    def articles(self) -> tuple[Article, ...]:
+        """Every usable article, drafts included."""
+        return tuple(e.article for e in self.entries if e.article is not None)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.notes + tuple(f for e in self.entries for f in e.findings)
 
     @property
     def published(self) -> tuple[Article, ...]:
@@ -123,28 +154,103 @@ def _partial_utf8_tail(data: bytes) -> int:
 
 def load_article(path: Path, source: str, config: Config, root: str) -> Article:
     """Read, decode and parse one file; every failure is an ArticleError."""
-    limit = config.max_front_matter + config.max_body + 65536
-    text, notes = decode_article(read_source(path, source, root, limit), source)
+    text, notes = decode_article(read_source(path, source, root, _read_limit(config)), source)
     article = parse_article(text, source, config)
     return replace(article, warnings=notes + article.warnings) if notes else article
 
 
-def load_articles(config: Config) -> LoadResult:
-    """Every article of ``config.content``; bad files become findings."""
-    articles: list[Article] = []
-    findings: list[Finding] = list(_output_inside(config))
-    root = os.path.realpath(config.content)
-    files = 0
+def _read_limit(config: Config) -> int:
+    return config.max_front_matter + config.max_body + 65536
+
+
+def read_body(config: Config, article: Article) -> str:
+    """The body of an article read again from its file ("" if it is gone)."""
+    if article.body is not None:
+        return article.body
+    path = config.content / article.source
+    try:
+        data = read_source(path, article.source, os.path.realpath(config.content), _read_limit(config))
+        return parse_body(decode_article(data, article.source)[0], article.source, config, article.link)
+    except ArticleError:
+        return ""
+
+
+def scan(config: Config) -> list[tuple[str, Path, Stamp | None]]:
+    """Every candidate file with its stamp, in path order; nothing is read."""
+    out: list[tuple[str, Path, Stamp | None]] = []
     for source, path in iter_sources(config.content, skip=config.output):
-        files += 1
         try:
-            article = load_article(path, source, config, root)
-        except ArticleError as exc:
-            findings.append(Finding(source, "error", exc.code, exc.reason))
-            continue
-        articles.append(article)
-        findings.extend(article.warnings)
-    return LoadResult(tuple(articles), tuple(findings), files)
+            info = path.stat()
+            out.append((source, path, Stamp(info.st_size, info.st_mtime_ns)))
+        except OSError:
+            out.append((source, path, None))
+    return out
+
+
+def parse_entry(path: Path, source: str, stamp: Stamp | None, config: Config, root: str,
+                keep_body: bool = False) -> FileEntry:
+    """One file as a FileEntry: its article (body dropped unless kept) or its error."""
+    try:
+        article = load_article(path, source, config, root)
+    except ArticleError as exc:
+        return FileEntry(source, stamp, None, (Finding(source, "error", exc.code, exc.reason),))
+    if not keep_body:
+        article = replace(article, body=None)
+    return FileEntry(source, stamp, article, article.warnings)
+
+
+def load_articles(
+    config: Config, *, cache: Mapping[str, FileEntry] | None = None, jobs: int = 1,
+    keep_bodies: bool = False,
+) -> LoadResult:
+    """Every file of ``config.content``; bad files become findings.
+
+    Files whose stamp matches their ``cache`` entry are not read again; the
+    others are parsed, in ``jobs`` worker processes when there are many.
+    Bodies are dropped unless ``keep_bodies``: ``read_body`` reads them again.
+    """
+    root = os.path.realpath(config.content)
+    entries: dict[str, FileEntry] = {}
+    todo: list[tuple[Path, str, Stamp | None]] = []
+    for source, path, stamp in scan(config):
+        known = cache.get(source) if cache is not None and stamp is not None else None
+        if known is not None and known.stamp == stamp:
+            entries[source] = known
+        else:
+            todo.append((path, source, stamp))
+    for entry in _parse_all(todo, config, root, jobs, keep_bodies):
+        entries[entry.source] = entry
+    ordered = tuple(entries[s] for s in sorted(entries))
+    return LoadResult(ordered, tuple(_output_inside(config)), len(todo))
+
+
+_POOL_FROM = 200  # files to parse before worker processes pay off
+
+
+def _parse_all(
+    todo: list[tuple[Path, str, Stamp | None]], config: Config, root: str, jobs: int, keep: bool
+) -> list[FileEntry]:
+    if jobs <= 1 or len(todo) < _POOL_FROM or keep:
+        return [parse_entry(path, source, stamp, config, root, keep) for path, source, stamp in todo]
+    import multiprocessing
+
+    chunks = [todo[i::jobs * 4] for i in range(jobs * 4)]
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=_init_worker, initargs=(config, root)) as pool:
+        return [entry for part in pool.map(_parse_chunk, chunks) for entry in part]
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(config: Config, root: str) -> None:
+    _WORKER["config"], _WORKER["root"] = config, root
+
+
+def _parse_chunk(chunk: list[tuple[Path, str, Stamp | None]]) -> list[FileEntry]:
+    config, root = _WORKER["config"], _WORKER["root"]
+    assert isinstance(config, Config) and isinstance(root, str)
+    return [parse_entry(path, source, stamp, config, root) for path, source, stamp in chunk]
 
 
 def _output_inside(config: Config) -> Iterator[Finding]:

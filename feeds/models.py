@@ -32,7 +32,7 @@ class Article:
     published: datetime  # aware, UTC
     link: str  # absolute URL
     id: str  # never changes: the author's id/guid, else a tag: URI
-    body: str  # raw HTML as written; sanitised when rendered
+    body: str | None  # HTML as written (cut when over max_body); None = not kept in memory
     updated: datetime | None = None  # aware, UTC
     categories: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote
 
 import yaml
 
@@ -21,7 +21,7 @@ from feeds.config import Config
 from feeds.dates import parse_date
 from feeds.errors import ArticleError, DateError
 from feeds.models import Article, Author, Finding
-from feeds.text import absolute_url, cut_html, plain_text, strip_illegal_xml
+from feeds.text import absolute_url, cut_html, has_text, plain_text, strip_illegal_xml
 
 try:  # libyaml is several times faster; fall back to pure Python
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -80,6 +80,8 @@ def load_front_matter(yaml_text: str, source: str, first_line: int, limit: int) 
         raise ArticleError(source, _yaml_reason(exc, first_line), "bad-yaml") from exc
     except RecursionError:
         raise ArticleError(source, "bad YAML: nested too deeply", "bad-yaml") from None
+    except UnicodeError:  # lone surrogates cannot reach libyaml
+        raise ArticleError(source, "bad YAML: not valid Unicode (lone surrogates)", "bad-yaml") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -123,7 +125,11 @@ def _yaml_reason(exc: yaml.YAMLError, first_line: int) -> str:
 
 
 def parse_article(text: str, source: str, config: Config) -> Article:
-    """Parse one article file's text; ``source`` is its path in the content folder."""
+    """Parse one article file's text; ``source`` is its path in the content folder.
+
+    The article keeps its body; ``lean`` drops it for a build that keeps
+    many articles in memory and reads bodies again only for rendered items.
+    """
     yaml_text, body, first_line = split_front_matter(text, source)
     meta = load_front_matter(yaml_text, source, first_line, config.max_front_matter)
     published = _date(meta, "date", source, config)
@@ -147,8 +153,13 @@ def parse_article(text: str, source: str, config: Config) -> Article:
         thumbnail=thumb or image,
         summary=_summary(meta, source),
         draft=_draft(meta, source),
-        warnings=tuple(_warnings(text, meta, source, published, config)),
+        warnings=tuple(_warnings(text, body, meta, source, published, config)),
     )
+
+
+def parse_body(text: str, source: str, config: Config, link: str) -> str:
+    """Only the body of an article file, as ``parse_article`` keeps it."""
+    return _body(split_front_matter(text, source)[1], link, config)
 
 
 def _body(body: str, link: str, config: Config) -> str:
@@ -161,10 +172,13 @@ def _body(body: str, link: str, config: Config) -> str:
 
 
 def _warnings(
-    text: str, meta: Mapping[str, Any], source: str, published: datetime, config: Config
+    text: str, body: str, meta: Mapping[str, Any], source: str, published: datetime, config: Config
 ) -> Iterator[Finding]:
     if strip_illegal_xml(text) != text:
         yield Finding(source, "warning", "illegal-xml", "characters illegal in XML were removed")
+    if not any(isinstance(meta.get(k), str) and meta[k].strip() for k in ("description", "excerpt")) \
+            and not has_text(body):
+        yield Finding(source, "warning", "missing-summary", "no description and no body text to summarise")
     raw = meta.get("date")
     if isinstance(raw, str) and _UTC_LABEL.search(raw.strip()):
         local = published.astimezone(config.timezone)
@@ -274,7 +288,7 @@ def _link(
         if link is None:
             raise ArticleError(source, f"permalink: not an http(s) URL or path: {given!r}", "bad-field")
         return link
-    return urljoin(config.base_url, expand_permalink(config, source, published, categories))
+    return config.base_url + expand_permalink(config, source, published, categories)
 
 
 def expand_permalink(

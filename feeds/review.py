@@ -10,7 +10,6 @@ from feeds.config import Config
 from feeds.loader import LoadResult
 from feeds.models import Article, Finding
 from feeds.slugs import slugify
-from feeds.text import summarize
 
 OLDEST = datetime(1995, 1, 1, tzinfo=UTC)
 LEVELS = ("error", "warning", "info")
@@ -42,8 +41,6 @@ def _single(article: Article, now: datetime) -> Iterator[Finding]:
         yield Finding(src, "warning", "missing-author", "author: missing (the site author is used)")
     if not article.categories:
         yield Finding(src, "warning", "missing-categories", "categories: none (only in the all-articles feeds)")
-    if article.summary is None and not summarize(article.body, 1):
-        yield Finding(src, "warning", "missing-summary", "no description and no body text to summarise")
 
 
 def _duplicates(articles: Sequence[Article]) -> Iterator[Finding]:

@@ -239,10 +239,23 @@ def absolute_url(url: str, base: str) -> str | None:
     value = strip_illegal_xml(url).strip()
     if not value:
         return None
+    if _PLAIN_HTTP.match(value):  # already absolute: the common case, no urljoin
+        return value
     joined = _join(value, base, _HTTP)
     if joined is None or not _has_host(joined):
         return None
     return joined
+
+
+_PLAIN_HTTP = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s\\]*)?$")
+
+
+def has_text(html: str) -> bool:
+    """Whether ``html`` has any visible character outside tags (cheap check)."""
+    return _VISIBLE.search(html) is not None
+
+
+_VISIBLE = re.compile(r"(?:^|>)[^<]*?[^\s<\u3000]")
 
 
 def _has_host(url: str) -> bool:

@@ -417,9 +417,9 @@ def wait_for_log(server: Server, request: str, agent: str, timeout: float = 10) 
 
 
 def nginx_snippet() -> str:
-    text = (ROOT / "docs" / "serving.md").read_text(encoding="utf-8")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
     found = re.search(r"```nginx\n(.*?)```", text, re.S)
-    assert found, "docs/serving.md has no ```nginx block"
+    assert found, "README.md has no ```nginx block"
     return found.group(1)
 
 
