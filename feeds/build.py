@@ -1,19 +1,49 @@
-"""`feeds build` as a library call: load, render, write; returns a report."""
+"""`feeds build` as a library call: load, render, write; returns a report.
+
+Builds are incremental. The cache (``[build] cache``) remembers every file's
+stamp and parsed front matter, the slugs of category names, and for every
+feed it wrote a fingerprint of what the feed was made from. A rebuild parses
+only files whose stamp changed and renders only feeds whose fingerprint
+changed; when the content folder's stamp is the one the cache recorded and
+every output is as written, it reads nothing else and imports no renderer.
+A cache that cannot be read is discarded with a notice, never trusted.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+from feeds.cache import (
+    Cache,
+    CacheError,
+    Output,
+    config_key,
+    finding_from_json,
+    finding_json,
+    folder_stamp,
+    load_cache,
+    save_cache,
+)
+from feeds.compress import COMPRESSORS
 from feeds.config import Config
 from feeds.errors import FeedsError
-from feeds.loader import LoadResult, load_articles
+from feeds.loader import LoadResult, load_articles, scan
 from feeds.models import Finding
 from feeds.output import WriteReport, output_lock, read_manifest, write_tree
-from feeds.review import findings_of
-from feeds.site import render_site
+from feeds.plan import category_names, plan_feeds
+from feeds.review import findings_of, future_findings, ordered
+from feeds.site import feed_views, render_files
+from feeds.slugs import natural_slugs
+
+# Encodings written beside each file, for nginx's gzip_static / brotli_static.
+SUFFIXES = {"gzip": ".gz", "br": ".br"}
 
 
 class StrictError(FeedsError):
@@ -25,22 +55,42 @@ class EmptyError(FeedsError):
 
 
 @dataclass(frozen=True)
+class Counts:
+    files: int
+    published: int
+    drafts: int
+    skipped: Mapping[str, int]  # error code -> files
+
+    @classmethod
+    def of(cls, load: LoadResult) -> Counts:
+        skipped = Counter(f.code for f in load.errors)
+        return cls(load.files, len(load.published), load.drafts, dict(sorted(skipped.items())))
+
+
+@dataclass(frozen=True)
 class BuildReport:
-    load: LoadResult
+    counts: Counts
     write: WriteReport
     findings: tuple[Finding, ...]  # errors and warnings, by file; as `feeds check`
     seconds: float
+    notices: tuple[str, ...] = ()  # about the build itself (a discarded cache …)
+    load: LoadResult | None = field(default=None, compare=False)  # None: nothing was read
 
     def summary(self) -> str:
-        load, write = self.load, self.write
-        skipped = Counter(f.code for f in load.errors)
-        reasons = ", ".join(f"{code} {n}" for code, n in sorted(skipped.items()))
-        skipped_text = f"{len(load.errors)} skipped" + (f" ({reasons})" if reasons else "")
+        """One line; file counts leave out the .gz/.br copies of each file."""
+        c, write = self.counts, self.write
+        reasons = ", ".join(f"{code} {n}" for code, n in c.skipped.items())
+        skipped = f"{sum(c.skipped.values())} skipped" + (f" ({reasons})" if reasons else "")
+        written, unchanged, removed = (_primary(paths) for paths in (write.written, write.unchanged, write.removed))
         return (
-            f"feeds: {load.files} files read, {len(load.published)} published, "
-            f"{skipped_text}, {_plural(load.drafts, 'draft')}; {len(write.written)} files written, "
-            f"{len(write.unchanged)} unchanged, {len(write.removed)} removed in {self.seconds:.2f} s"
+            f"feeds: {c.files} files read, {c.published} published, {skipped}, "
+            f"{_plural(c.drafts, 'draft')}; {written} files written, "
+            f"{unchanged} unchanged, {removed} removed in {self.seconds:.2f} s"
         )
+
+
+def _primary(paths: tuple[str, ...]) -> int:
+    return sum(1 for p in paths if not p.endswith(tuple(SUFFIXES.values())))
 
 
 def _plural(count: int, word: str) -> str:
@@ -49,22 +99,133 @@ def _plural(count: int, word: str) -> str:
 
 def build(
     config: Config, *, strict: bool = False, allow_empty: bool = False,
-    lock_timeout: float = 30.0, now: datetime | None = None,
+    lock_timeout: float = 30.0, now: datetime | None = None, use_cache: bool = True, jobs: int = 1,
 ) -> BuildReport:
     """Build every feed of ``config`` into ``config.output``.
 
     ``now`` only decides which dates are reported as in the future; no output
-    byte depends on it.
+    byte depends on it. ``use_cache=False`` ignores the cache (and rewrites it).
     """
     start = time.perf_counter()
+    clock = now or datetime.now(UTC)
     with output_lock(config.output, lock_timeout):
-        load = load_articles(config)
+        scanned = scan(config)
+        stamp = folder_stamp((source, st) for source, _, st in scanned)
+        cache, notices = _open_cache(config, use_cache)
+        if cache is not None and not strict and _untouched(cache, stamp, config.output):
+            return _unchanged_report(cache, clock, time.perf_counter() - start)
+        known = cache.entries if cache is not None else None
+        load = load_articles(config, cache=known, jobs=jobs, scanned=scanned)
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
-        files = render_site(load.published, config)
-        written = write_tree(files, config.output)
-    found = findings_of(load, config, now or datetime.now(UTC))
-    reported = tuple(f for f in found if f.level != "info")
-    return BuildReport(load, written, reported, time.perf_counter() - start)
+        slugs = natural_slugs(category_names(load.published), cache.slugs if cache else {})
+        written, outputs = _render_and_write(load, config, slugs, cache)
+        findings = findings_of(load, config, clock, slugs)
+        report = _report_json(load, findings, clock)
+        save_cache(cache_folder(config), config, Cache(stamp, {e.source: e for e in load.entries},
+                                                       outputs, slugs, report))
+    shown = tuple(f for f in findings if f.level != "info")
+    return BuildReport(Counts.of(load), written, shown, time.perf_counter() - start, notices, load)
+
+
+def cache_folder(config: Config) -> Path:
+    return config.cache if config.cache is not None else config.output / ".feeds-cache"
+
+
+def _open_cache(config: Config, use_cache: bool) -> tuple[Cache | None, tuple[str, ...]]:
+    if not use_cache:
+        return None, ()
+    folder = cache_folder(config)
+    try:
+        return load_cache(folder, config), ()
+    except CacheError as exc:
+        return None, (f"{folder}: warning: cache discarded: {exc}; doing a full build",)
+
+
+def _untouched(cache: Cache, stamp: str, output: Path) -> bool:
+    """The content folder and every output file are exactly as the cache recorded."""
+    if cache.stamp != stamp or not cache.outputs or set(cache.outputs) != read_manifest(output):
+        return False
+    return all(_on_disk(output / path, record) for path, record in cache.outputs.items())
+
+
+def _on_disk(path: Path, record: Output) -> bool:
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    return info.st_size == record.size and info.st_mtime_ns == record.mtime_ns
+
+
+def _unchanged_report(cache: Cache, now: datetime, seconds: float) -> BuildReport:
+    report = cache.report
+    counts = Counts(report["files"], report["published"], report["drafts"], report["skipped"])
+    stored = [finding_from_json(f) for f in report["findings"]]
+    future = future_findings(((s, datetime.fromisoformat(t)) for s, t in report["future"]), now)
+    shown = tuple(f for f in ordered(stored + future) if f.level != "info")
+    return BuildReport(counts, WriteReport((), tuple(sorted(cache.outputs)), ()), shown, seconds)
+
+
+def _report_json(load: LoadResult, findings: list[Finding], now: datetime) -> dict[str, Any]:
+    counts = Counts.of(load)
+    return {
+        "files": counts.files, "published": counts.published, "drafts": counts.drafts,
+        "skipped": dict(counts.skipped),
+        "findings": [finding_json(f) for f in findings if f.code != "future-date"],
+        "future": [[a.source, a.published.isoformat()] for a in load.articles if a.published > now],
+    }
+
+
+def _render_and_write(
+    load: LoadResult, config: Config, slugs: Mapping[str, str], cache: Cache | None
+) -> tuple[WriteReport, dict[str, Output]]:
+    """Render the feeds whose fingerprint changed (and the index pages); write what differs."""
+    from feeds.feed import EntryCache  # imports feedgen only when a feed must be rendered
+
+    specs = plan_feeds(load.published, config, slugs)
+    stamps = {e.source: e.stamp for e in load.entries}
+    prints = {
+        path: _fingerprint(config, path, [(a.source, stamps.get(a.source)) for a in view.items], view.spec.title)
+        for path, view in feed_views(specs, config).items()
+    }
+    old = cache.outputs if cache is not None else {}
+    fresh = {p for p, fp in prints.items() if _still_valid(old, p, fp, config.output)}
+    files = render_files(specs, config, EntryCache(config), only=set(prints) - fresh)
+    files.update(compressed(files))
+    kept = fresh | {p + suffix for p in fresh for suffix in _suffixes()}
+    written = write_tree(files, config.output, keep=kept)
+    outputs = {}
+    for path in sorted(set(files) | kept):
+        info = (config.output / path).stat()
+        outputs[path] = Output(prints.get(path.removesuffix(_suffix_of(path)), ""), info.st_size, info.st_mtime_ns)
+    return written, outputs
+
+
+def compressed(files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """``.gz`` (and ``.br``) copies of every file, byte-stable across builds."""
+    return {path + SUFFIXES[coding]: compress(data)
+            for path, data in files.items() for coding, compress in COMPRESSORS.items()}
+
+
+def _suffixes() -> list[str]:
+    return [SUFFIXES[coding] for coding in COMPRESSORS]
+
+
+def _suffix_of(path: str) -> str:
+    return next((s for s in _suffixes() if path.endswith(s)), "")
+
+
+def _fingerprint(config: Config, path: str, items: list[tuple[str, Any]], title: str) -> str:
+    digest = hashlib.sha256(f"{config_key(config)}\0{path}\0{title}".encode())
+    for source, stamp in items:
+        digest.update(f"\0{source}\0{stamp.size if stamp else -1}\0{stamp.mtime_ns if stamp else -1}".encode())
+    return digest.hexdigest()[:32]
+
+
+def _still_valid(old: Mapping[str, Output], path: str, fingerprint: str, output: Path) -> bool:
+    record = old.get(path)
+    if record is None or record.fingerprint != fingerprint or not _on_disk(output / path, record):
+        return False
+    return all(p in old and _on_disk(output / p, old[p]) for p in (path + s for s in _suffixes()))
 
 
 def _refuse(load: LoadResult, config: Config, *, strict: bool, allow_empty: bool) -> None:

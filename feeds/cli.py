@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--allow-empty", action="store_true", help="publish empty feeds when no article is left")
     b.add_argument("--lock-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="how long to wait for another build's lock (default 30)")
+    b.add_argument("--no-cache", action="store_true",
+                   help="ignore the build cache: parse every file and render every feed")
+    b.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
+                   help="worker processes for parsing (default: the number of CPUs)")
     b.set_defaults(run=_run_build)
     c = sub.add_parser("check", help="report problems in the articles; write nothing")
     _common(c)
@@ -68,11 +73,23 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _run_build(args: argparse.Namespace, config: Config) -> int:
     report = build(config, strict=args.strict, allow_empty=args.allow_empty,
-                   lock_timeout=args.lock_timeout)
+                   lock_timeout=args.lock_timeout, use_cache=not args.no_cache, jobs=args.jobs)
+    for notice in report.notices:
+        _err(notice)
     for finding in report.findings:
         _err(_finding_line(finding, config))
     _err(report.summary())
-    return EXIT_SKIPPED if report.load.errors else EXIT_OK
+    return EXIT_SKIPPED if report.counts.skipped else EXIT_OK
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return jobs
 
 
 def _finding_line(finding: Finding, config: Config) -> str:

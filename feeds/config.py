@@ -41,6 +41,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "summary_length": (int, 140),
         "max_front_matter": (int, 64 * 1024),
         "max_body": (int, 2 * 1024 * 1024),
+        "cache": (str, ""),
     },
     "serve": {
         "ttl_minutes": (int, 30),
@@ -68,6 +69,7 @@ class Config:
     summary_length: int = 140
     max_front_matter: int = 64 * 1024  # bytes; larger front matter is an error
     max_body: int = 2 * 1024 * 1024  # bytes; a larger body is cut in the feeds
+    cache: Path | None = None  # the build cache folder; None = <output>/.feeds-cache
     ttl_minutes: int = 30
     reload_seconds: float = 2.0  # how often `feeds serve` checks the content folder; 0 = never
     feed_url: str = ""  # where the feeds are served, ends with '/'; "" = base_url
@@ -129,6 +131,7 @@ def parse_config(raw: Mapping[str, Any], name: str, base_dir: Path = Path(".")) 
         summary_length=_positive(values["summary_length"], "[build] summary_length", name),
         max_front_matter=_positive(values["max_front_matter"], "[build] max_front_matter", name),
         max_body=_positive(values["max_body"], "[build] max_body", name),
+        cache=base_dir / values["cache"] if values["cache"] else None,
         ttl_minutes=_positive(values["ttl_minutes"], "[serve] ttl_minutes", name),
         reload_seconds=_not_negative(values["reload_seconds"], "[serve] reload_seconds", name),
         category_slugs=maps["category_slugs"],

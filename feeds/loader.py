@@ -201,18 +201,19 @@ def parse_entry(path: Path, source: str, stamp: Stamp | None, config: Config, ro
 
 def load_articles(
     config: Config, *, cache: Mapping[str, FileEntry] | None = None, jobs: int = 1,
-    keep_bodies: bool = False,
+    keep_bodies: bool = False, scanned: list[tuple[str, Path, Stamp | None]] | None = None,
 ) -> LoadResult:
     """Every file of ``config.content``; bad files become findings.
 
     Files whose stamp matches their ``cache`` entry are not read again; the
     others are parsed, in ``jobs`` worker processes when there are many.
     Bodies are dropped unless ``keep_bodies``: ``read_body`` reads them again.
+    ``scanned`` is what ``scan(config)`` returned, when the caller has it.
     """
     root = os.path.realpath(config.content)
     entries: dict[str, FileEntry] = {}
     todo: list[tuple[Path, str, Stamp | None]] = []
-    for source, path, stamp in scan(config):
+    for source, path, stamp in scan(config) if scanned is None else scanned:
         known = cache.get(source) if cache is not None and stamp is not None else None
         if known is not None and known.stamp == stamp:
             entries[source] = known

@@ -14,7 +14,7 @@ import fcntl
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -32,24 +32,28 @@ class WriteReport:
     removed: tuple[str, ...]
 
 
-def write_tree(files: Mapping[str, bytes], output: Path) -> WriteReport:
-    """Make ``output`` hold exactly ``files`` (plus anything we never wrote)."""
+def write_tree(files: Mapping[str, bytes], output: Path, keep: Set[str] = frozenset()) -> WriteReport:
+    """Make ``output`` hold exactly ``files`` and ``keep`` (plus anything we never wrote).
+
+    ``keep`` names files of the last build known to be current: left as they are.
+    """
     for path in files:
         _check_relative(path)
     _mkdir(output)
     remove_temp_files(output)
     old = read_manifest(output)
-    _write_manifest(output, old | set(files))  # intent first: a kill loses nothing
+    published = set(files) | set(keep)
+    _write_manifest(output, old | published)  # intent first: a kill loses nothing
     written: list[str] = []
-    unchanged: list[str] = []
+    unchanged = sorted(keep - set(files))
     for path in sorted(files):
         changed = write_if_changed(output / path, files[path])
         (written if changed else unchanged).append(path)
-    removed = sorted(old - set(files))
+    removed = sorted(old - published)
     for path in removed:
         _remove(output, path)
-    _write_manifest(output, set(files))
-    return WriteReport(tuple(written), tuple(unchanged), tuple(removed))
+    _write_manifest(output, published)
+    return WriteReport(tuple(written), tuple(sorted(unchanged)), tuple(removed))
 
 
 def write_if_changed(target: Path, data: bytes) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -81,12 +81,19 @@ def sort_articles(articles: Iterable[Article]) -> list[Article]:
     return sorted(by_source, key=lambda a: a.published, reverse=True)
 
 
-def plan_feeds(articles: Sequence[Article], config: Config) -> tuple[FeedSpec, ...]:
-    """The all-articles feed, then one feed per category in slug order."""
+def category_names(articles: Iterable[Article]) -> set[str]:
+    return {c for a in articles if not a.draft for c in a.categories}
+
+
+def plan_feeds(
+    articles: Sequence[Article], config: Config, known_slugs: Mapping[str, str] | None = None
+) -> tuple[FeedSpec, ...]:
+    """The all-articles feed, then one feed per category in slug order.
+
+    ``known_slugs`` (name -> ``slugify(name)``) spares computing them again.
+    """
     ordered = sort_articles(a for a in articles if not a.draft)
-    slugs = assign_slugs(
-        {c for a in ordered for c in a.categories}, config.category_slugs
-    )
+    slugs = assign_slugs(category_names(ordered), config.category_slugs, known_slugs)
     buckets: dict[str, list[Article]] = {name: [] for name in slugs}
     for article in ordered:
         for name in article.categories:

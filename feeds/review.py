@@ -3,38 +3,48 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from feeds.config import Config
 from feeds.loader import LoadResult
 from feeds.models import Article, Finding
-from feeds.slugs import slugify
+from feeds.slugs import natural_slugs
 
 OLDEST = datetime(1995, 1, 1, tzinfo=UTC)
 LEVELS = ("error", "warning", "info")
 
 
-def findings_of(load: LoadResult, config: Config, now: datetime) -> list[Finding]:
+def findings_of(
+    load: LoadResult, config: Config, now: datetime, known_slugs: Mapping[str, str] | None = None
+) -> list[Finding]:
     """What a build and ``feeds check`` both report, by file, errors first."""
-    found = list(load.findings) + review(load.articles, config, now)
-    return sorted(found, key=lambda f: (f.file, LEVELS.index(f.level), f.code))
+    found = list(load.findings) + review(load.articles, config, known_slugs or {})
+    return ordered(found + future_findings(((a.source, a.published) for a in load.articles), now))
 
 
-def review(articles: Sequence[Article], config: Config, now: datetime) -> list[Finding]:
-    """Everything suspicious about ``articles``, ordered by file."""
-    found = [f for a in articles for f in _single(a, now)]
+def ordered(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.file, LEVELS.index(f.level), f.code))
+
+
+def review(articles: Sequence[Article], config: Config, known_slugs: Mapping[str, str]) -> list[Finding]:
+    """Everything suspicious about ``articles`` that does not depend on the clock."""
+    found = [f for a in articles for f in _single(a)]
     found += _duplicates(articles)
-    found += _slug_clashes(articles, config)
-    return sorted(found, key=lambda f: f.file)
+    found += _slug_clashes(articles, config, known_slugs)
+    return found
 
 
-def _single(article: Article, now: datetime) -> Iterator[Finding]:
+def future_findings(dated: Iterable[tuple[str, datetime]], now: datetime) -> list[Finding]:
+    """Articles dated after ``now``: the one finding that changes with the clock."""
+    return [Finding(src, "warning", "future-date", f"date: {_iso(when)} is in the future")
+            for src, when in dated if when > now]
+
+
+def _single(article: Article) -> Iterator[Finding]:
     src = article.source
     if article.draft:
         yield Finding(src, "info", "draft", "draft: in no feed until published")
-    if article.published > now:
-        yield Finding(src, "warning", "future-date", f"date: {_iso(article.published)} is in the future")
     if article.published < OLDEST:
         yield Finding(src, "warning", "old-date", f"date: {_iso(article.published)} is before 1995")
     if article.author is None:
@@ -59,14 +69,17 @@ def _duplicates(articles: Sequence[Article]) -> Iterator[Finding]:
             yield Finding(src, "warning", "duplicate-title", f"same title and date as {others}: {title!r}")
 
 
-def _slug_clashes(articles: Sequence[Article], config: Config) -> Iterator[Finding]:
+def _slug_clashes(
+    articles: Sequence[Article], config: Config, known_slugs: Mapping[str, str]
+) -> Iterator[Finding]:
     first_use: dict[str, str] = {}
     for a in articles:
         for name in a.categories:
             first_use.setdefault(name, a.source)
+    natural = natural_slugs(first_use, known_slugs)
     groups: dict[str, list[str]] = defaultdict(list)
     for name in first_use:
-        groups[config.category_slugs.get(name) or slugify(name)].append(name)
+        groups[config.category_slugs.get(name) or natural[name]].append(name)
     for slug, names in groups.items():
         if len(names) > 1:
             listed = ", ".join(repr(n) for n in sorted(names))

@@ -6,7 +6,7 @@ so what is served and what is written cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -15,7 +15,7 @@ from feeds.config import Config
 from feeds.index import render_index
 from feeds.models import Article
 from feeds.opml import newest_item, render_opml
-from feeds.plan import EPOCH, FORMATS, FeedSpec, plan_feeds
+from feeds.plan import EPOCH, FORMATS, FeedSpec, FeedView, plan_feeds
 
 if TYPE_CHECKING:
     from feeds.feed import EntryCache
@@ -39,18 +39,31 @@ def render_site(articles: Sequence[Article], config: Config) -> dict[str, bytes]
 
 
 def build_site(articles: Sequence[Article], config: Config) -> Site:
-    from feeds.feed import EntryCache, render_feed  # feedgen is imported only here
+    from feeds.feed import EntryCache  # feedgen is imported only here
 
     specs = plan_feeds(articles, config)
     entries = EntryCache(config)
-    files: dict[str, bytes] = {}
-    updated: dict[str, datetime] = {}
-    for spec in specs:
-        view = spec.view(config.items)
-        for fmt in FORMATS:
-            files[f"{spec.path}.{fmt}"] = render_feed(view, fmt, config, entries)
-            updated[f"{spec.path}.{fmt}"] = view.updated
-    files[INDEX] = render_index(specs, config)
-    files[OPML] = render_opml(specs, config)
+    files = render_files(specs, config, entries)
+    updated = {path: view.updated for path, view in feed_views(specs, config).items()}
     updated[INDEX] = updated[OPML] = newest_item(specs) or EPOCH
     return Site(specs, files, updated, entries)
+
+
+def feed_views(specs: Sequence[FeedSpec], config: Config) -> dict[str, FeedView]:
+    """Output path -> the view it shows, for every feed file of a build."""
+    return {f"{spec.path}.{fmt}": spec.view(config.items) for spec in specs for fmt in FORMATS}
+
+
+def render_files(
+    specs: Sequence[FeedSpec], config: Config, entries: EntryCache, only: Container[str] | None = None
+) -> dict[str, bytes]:
+    """The feed files (those in ``only``, or all), index.html and feeds.opml."""
+    files: dict[str, bytes] = {}
+    for path, view in feed_views(specs, config).items():
+        if only is None or path in only:
+            from feeds.feed import render_feed  # not imported when no feed changed
+
+            files[path] = render_feed(view, path.rsplit(".", 1)[1], config, entries)
+    files[INDEX] = render_index(specs, config)
+    files[OPML] = render_opml(specs, config)
+    return files

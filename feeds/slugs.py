@@ -50,7 +50,17 @@ def _to_ascii(text: str) -> str:
     return decomposed.encode("ascii", "ignore").decode("ascii")
 
 
-def assign_slugs(names: Iterable[str], overrides: Mapping[str, str]) -> dict[str, str]:
+def natural_slugs(names: Iterable[str], known: Mapping[str, str]) -> dict[str, str]:
+    """``slugify(name)`` of every name, taken from ``known`` where it is there.
+
+    A build caches this map so that a rebuild need not import pypinyin.
+    """
+    return {name: known[name] if name in known else slugify(name) for name in names}
+
+
+def assign_slugs(
+    names: Iterable[str], overrides: Mapping[str, str], known: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """A unique slug for every distinct name in ``names``.
 
     Each name first gets a *base* slug: its override if ``overrides`` has
@@ -71,13 +81,14 @@ def assign_slugs(names: Iterable[str], overrides: Mapping[str, str]) -> dict[str
     slug depends only on its own name, and adding a name can only move a
     name from rule 3 to a hashed slug; it never changes a hashed slug
     (unless the new name's slug equals it, when it is lengthened). The
-    result is keyed in sorted name order. Override keys count as present even when not in ``names``,
+    result is keyed in sorted name order. ``known`` may hold ``slugify`` results
+    already computed (see ``natural_slugs``). Override keys count as present even when not in ``names``,
     so their slugs stay reserved. Names are processed in sorted order, so
     the result does not depend on the order of ``names``; every slug
     matches ``SLUG``.
     """
     wanted = set(names)
-    bases = _bases(wanted | set(overrides), overrides)
+    bases = _bases(wanted | set(overrides), overrides, known or {})
     owners = _owners(bases, overrides)
     slugs = {name: base for base, name in owners.items()}
     taken = set(owners)
@@ -88,13 +99,14 @@ def assign_slugs(names: Iterable[str], overrides: Mapping[str, str]) -> dict[str
     return {name: slugs[name] for name in sorted(wanted)}
 
 
-def _bases(names: Iterable[str], overrides: Mapping[str, str]) -> dict[str, str]:
-    return {name: _base(name, overrides) for name in names}
+def _bases(names: Iterable[str], overrides: Mapping[str, str], known: Mapping[str, str]) -> dict[str, str]:
+    return {name: _base(name, overrides, known) for name in names}
 
 
-def _base(name: str, overrides: Mapping[str, str]) -> str:
+def _base(name: str, overrides: Mapping[str, str], known: Mapping[str, str]) -> str:
     override = slugify(overrides.get(name, ""))
-    return override or slugify(name) or f"x-{_sha1(name)[:_FALLBACK_HEX]}"
+    natural = known[name] if name in known else slugify(name)
+    return override or natural or f"x-{_sha1(name)[:_FALLBACK_HEX]}"
 
 
 def _owners(bases: Mapping[str, str], overrides: Mapping[str, str]) -> dict[str, str]:

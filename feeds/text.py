@@ -10,6 +10,7 @@ Nothing here escapes for XML: that is the serialiser's job.
 
 from __future__ import annotations
 
+import functools
 import html as htmllib
 import mimetypes
 import posixpath
@@ -17,7 +18,10 @@ import re
 from collections.abc import Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
-import nh3
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import nh3
 
 AttributeFilter = Callable[[str, str, str], str | None]
 
@@ -79,13 +83,24 @@ _BREAK_TAGS = frozenset(
         "footer", "aside", "nav", "address", "details", "summary",
     }
 )
-# Keeps only the break elements, without attributes, so _TAG can find them.
-_TEXT_CLEANER = nh3.Cleaner(
-    tags=_BREAK_TAGS,
-    clean_content_tags=_DROP_WITH_CONTENT,
-    attributes={},
-    strip_comments=True,
-)
+
+
+@functools.cache
+def _text_cleaner() -> nh3.Cleaner:
+    """Keeps only the break elements, without attributes, so _TAG can find them.
+
+    nh3 is imported on first use: a build with nothing to render never needs it.
+    """
+    import nh3
+
+    return nh3.Cleaner(
+        tags=_BREAK_TAGS,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        attributes={},
+        strip_comments=True,
+    )
+
+
 _TAG = re.compile(r"<[^>]*>")
 # Indentation removed at the start (and end) of every summary paragraph.
 _INDENT = " \t\r\f\v\u3000\xa0"
@@ -136,6 +151,8 @@ def sanitize_html(html: str, base: str) -> str:
     allowed, so there is no opener to protect. Text, including U+3000
     indentation, is kept as written.
     """
+    import nh3
+
     cleaned = nh3.clean(
         strip_illegal_xml(html),
         tags=_ALLOWED_TAGS,
@@ -211,7 +228,7 @@ def html_to_text(html: str) -> str:
     (ASCII and no-break spaces) collapsed to one space, illegal XML
     characters removed. Interior U+3000 spaces are kept.
     """
-    broken = _TEXT_CLEANER.clean(strip_illegal_xml(html))
+    broken = _text_cleaner().clean(strip_illegal_xml(html))
     text = htmllib.unescape(_TAG.sub("\n", broken))
     lines = (line.strip(_INDENT) for line in strip_illegal_xml(text).split("\n"))
     return _TEXT_SPACE.sub(" ", " ".join(line for line in lines if line)).strip(" ")

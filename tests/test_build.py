@@ -19,11 +19,13 @@ FIXTURE = DATA / "fixture"
 EXPECTED = DATA / "expected"
 
 
-def published_files(output: Path) -> dict[str, bytes]:
+def published_files(output: Path, compressed: bool = False) -> dict[str, bytes]:
+    """Every published file (not hidden); ``.gz``/``.br`` copies only if asked."""
     return {
         p.relative_to(output).as_posix(): p.read_bytes()
         for p in sorted(output.rglob("*"))
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(output).parts)
+        and (compressed or p.suffix not in (".gz", ".br"))
     }
 
 
@@ -74,7 +76,9 @@ def test_feeds_of_vanished_categories_are_removed(config: Config, write_article:
     assert (config.output / "category/zhai-quan.rss").exists()
     write_article("b.md", categories=("金融",))
     report = build(config)
-    assert sorted(report.write.removed) == ["category/zhai-quan.atom", "category/zhai-quan.rss"]
+    assert sorted(report.write.removed) == [
+        f"category/zhai-quan.{fmt}{z}" for fmt in ("atom", "rss") for z in ("", ".br", ".gz")
+    ]
     assert not (config.output / "category/zhai-quan.rss").exists()
     assert (config.output / "mine.txt").read_text() == "not ours"
     assert "category/zhai-quan.rss" not in (config.output / MANIFEST).read_text()

@@ -58,7 +58,7 @@ def test_defaults_and_trailing_slash(tmp_path: Path) -> None:
          "{i_month}, {minute}, {month}, {name}, {second}, {slug}, {title}, {year})"),
         (GOOD + "[build]\ncontnet = 'x'\n",
          "[build] contnet: unknown key (known: content, output, items, permalink, image_type, summary_length, "
-         "max_front_matter, max_body)"),
+         "max_front_matter, max_body, cache)"),
         (GOOD + "[category_slugs]\n'金融' = 'Fin/ance'\n",
          "[category_slugs] 金融: expected a slug of lowercase ASCII letters, digits and single hyphens, "
          "got 'Fin/ance'"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gzip
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from lxml import etree
 
 from feeds.build import build
+from feeds.compress import COMPRESSORS
 from feeds.errors import OutputError
 from feeds.output import MANIFEST, TMP_PREFIX
 
@@ -35,7 +37,8 @@ def make_corpus(folder: Path, count: int, edition: int) -> None:
 
 
 def published(output: Path) -> list[Path]:
-    return [p for p in output.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    return [p for p in output.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(output).parts)]
 
 
 def run_build(content: Path, output: Path) -> subprocess.Popen[bytes]:
@@ -71,10 +74,13 @@ def test_sigkill_at_many_points_never_leaves_a_broken_feed(tmp_path: Path) -> No
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         files = published(output)
-        assert len(files) == 2 + 2 * len(CATEGORIES) + 2  # all + categories + index + opml
+        # (all + categories + index + opml), each with its compressed copies
+        assert len(files) == (2 + 2 * len(CATEGORIES) + 2) * (1 + len(COMPRESSORS))
         for path in files:
             if path.suffix in (".rss", ".atom"):
                 etree.fromstring(path.read_bytes())  # whole and well-formed
+            if path.suffix == ".gz":
+                assert gzip.decompress(path.read_bytes())
     final = run_build(content, output)
     assert final.wait(timeout=300) == 0
     assert not [p for p in output.rglob(f"{TMP_PREFIX}*")]

@@ -124,5 +124,5 @@ def test_output_inside_content_is_skipped_and_reported(content: Path) -> None:
     config = make_config(content, content / "public")
     build(config)
     report = build(config)
-    assert report.load.files == 1
+    assert report.counts.files == 1
     assert [(f.file, f.code) for f in report.findings] == [("public", "output-inside-content")]

@@ -1,0 +1,176 @@
+"""Build timings for one corpus size: our cold / no-change / one-edit builds and Hugo's, interleaved."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common import REPO, WORK, Sample, output_of, remove_tree, say, timed
+from corpus import category_count, edit_article, newest_first
+from hugosite import HugoSite, count_feeds, hugo_build_command
+
+FEEDS = (sys.executable, "-m", "feeds.cli")  # what the `feeds` console script runs, minus a shim
+ITEMS = 50
+
+# Case keys, in the order they run within one repetition (no-change and one-edit follow a cold build).
+COLD, NOCHANGE, EDIT, FULL, HUGO = "cold", "nochange", "edit", "full", "hugo"
+LABELS = {
+    COLD: "ours: cold build (output folder deleted)",
+    NOCHANGE: "ours: no-change rebuild",
+    EDIT: "ours: one-edit rebuild",
+    FULL: "ours: forced full rebuild (--no-cache, output kept)",
+    HUGO: "Hugo: build (fresh destination)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedsTool:
+    no_cache: bool  # `feeds build --no-cache` exists (incremental builds by default)
+    jobs_flag: bool  # `feeds build --jobs N` exists
+    jobs: int | None  # passed as --jobs when given and supported
+
+    @classmethod
+    def detect(cls, jobs: int | None) -> FeedsTool:
+        help_text = output_of([*FEEDS, "build", "--help"])
+        if "--output" not in help_text:
+            raise SystemExit(f"`{' '.join(FEEDS)} build --help` failed:\n{help_text}")
+        return cls("--no-cache" in help_text, "--jobs" in help_text, jobs)
+
+    def build(self, config: Path, content: Path, output: Path, *, full: bool = False) -> list[str]:
+        cmd = [*FEEDS, "build", "--config", str(config), "--content", str(content), "--output", str(output)]
+        if self.jobs is not None and self.jobs_flag:
+            cmd += ["--jobs", str(self.jobs)]
+        return [*cmd, "--no-cache"] if full and self.no_cache else cmd
+
+    def version(self) -> str:
+        return output_of([*FEEDS, "--version"]) or "?"
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    key: str
+    cmd: list[str]
+    prepare: Callable[[int], None]  # called with the repetition's index before each timed run
+
+
+@dataclass
+class SizeResult:
+    articles: int
+    samples: dict[str, list[Sample]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def write_config(path: Path, content: Path, output: Path) -> Path:
+    """The repository's site settings, with [build] pointing at ``content`` and ``output``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"""\
+[site]
+title = "中证财经快讯"
+base_url = "https://news.example.com/"
+description = "金融、证券、能源与宏观经济新闻"
+language = "zh-CN"
+timezone = "Asia/Shanghai"
+author = "中证财经快讯编辑部"
+
+[build]
+content = {_toml_str(content)}
+output = {_toml_str(output)}
+items = {ITEMS}
+permalink = "{{year}}/{{month}}/{{day}}/{{slug}}/"
+
+[category_slugs]
+"金融" = "finance"
+"中证网" = "cs-com-cn"
+""", encoding="utf-8")
+    return path
+
+
+def _toml_str(path: Path) -> str:
+    return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def count_our_feeds(output: Path) -> int:
+    return sum(1 for folder in (output, output / "category") for pattern in ("*.rss", "*.atom")
+               for _ in folder.glob(pattern))
+
+
+def our_cases(tool: FeedsTool, articles: int, content: Path) -> tuple[list[Case], Path]:
+    """Cases for `feeds build`, and the output folder they share."""
+    output = WORK / f"out-{articles}"
+    config = write_config(WORK / f"config-{articles}.toml", content, output)
+    build = tool.build(config, content, output)
+    targets = newest_first(content)  # edit the newest articles: each is in all.rss and its categories' feeds
+
+    def edit(rep: int) -> None:
+        edit_article(targets[rep % min(len(targets), ITEMS)], rep)
+
+    cases = [
+        Case(COLD, build, lambda _rep: remove_tree(output)),
+        Case(NOCHANGE, build, lambda _rep: None),
+        Case(EDIT, build, edit),
+    ]
+    if tool.no_cache:
+        cases.append(Case(FULL, tool.build(config, content, output, full=True), lambda _rep: None))
+    return cases, output
+
+
+def hugo_case(binary: Path, site: HugoSite, articles: int) -> tuple[Case, Path]:
+    destination = WORK / f"hugo-out-{articles}"
+    return Case(HUGO, hugo_build_command(binary, site, destination), lambda _rep: remove_tree(destination)), destination
+
+
+def warm_up(result: SizeResult, cases: list[Case]) -> None:
+    """One untimed cold run of ours and of Hugo's (file cache, .pyc), leaving outputs to check."""
+    for case in cases:
+        if case.key in (COLD, HUGO):
+            case.prepare(-1)
+            timed(case.cmd, log=_log(result.articles, case.key), cwd=REPO)
+
+
+def check(result: SizeResult, what: str, found: int, expected: int) -> None:
+    line = f"{what}: {found} feed files" + ("" if found == expected else f", expected {expected}")
+    say(f"  check {line}")
+    if found != expected:
+        result.notes.append(f"{result.articles} articles: {line}")
+
+
+def check_hugo_template(result: SizeResult, destination: Path) -> None:
+    """Hugo silently falls back to its own RSS template (summary only) when ours is not found."""
+    home = destination / "index.xml"
+    if not home.is_file() or "<content:encoded>" not in home.read_text(encoding="utf-8"):
+        result.notes.append(f"{result.articles} articles: Hugo's index.xml has no <content:encoded>")
+        say("  check Hugo: index.xml lacks <content:encoded> (the bench template was not used)")
+
+
+def run_interleaved(result: SizeResult, cases: list[Case], repeat: int) -> None:
+    """``repeat`` rounds; each round runs every case once, in order, so noise hits all alike."""
+    for rep in range(repeat):
+        for case in cases:
+            case.prepare(rep)
+            sample = timed(case.cmd, log=_log(result.articles, case.key), cwd=REPO)
+            result.samples.setdefault(case.key, []).append(sample)
+            say(f"  [{result.articles}] round {rep + 1}/{repeat} {case.key:8} "
+                f"{sample.wall:7.2f} s wall {sample.cpu:7.2f} s cpu {sample.rss_kb / 1024:7.1f} MiB")
+
+
+def _log(articles: int, key: str) -> Path:
+    return WORK / f"log-{articles}-{key}.txt"
+
+
+def bench_size(tool: FeedsTool, articles: int, content: Path, hugo: tuple[Path, HugoSite] | None,
+               repeat: int) -> SizeResult:
+    result = SizeResult(articles)
+    cases, output = our_cases(tool, articles, content)
+    destination = None
+    if hugo is not None:
+        case, destination = hugo_case(hugo[0], hugo[1], articles)
+        cases.append(case)
+    warm_up(result, cases)
+    check(result, "ours", count_our_feeds(output), 2 * (1 + category_count(content)))
+    if hugo is not None and destination is not None:
+        check(result, "Hugo", count_feeds(destination), hugo[1].expected_feeds)
+        check_hugo_template(result, destination)
+    run_interleaved(result, cases, repeat)
+    return result

@@ -1,0 +1,200 @@
+"""The build cache: what the last build parsed and wrote, to skip the work again.
+
+One JSON-lines file. The first line is a header (format, version, a key of
+the config and the program's version, and a stamp of the content folder);
+the second holds what the last build wrote and reported; every further line
+is one content file: its stamp and its parsed article (without body) or its
+error. Nothing in it is trusted: a file that does not parse exactly as
+expected is discarded with a warning and the build starts from scratch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from feeds import __version__
+from feeds.config import Config
+from feeds.loader import FileEntry, Stamp
+from feeds.models import Article, Author, Finding
+
+FORMAT = "feeds-cache"
+VERSION = 1
+FILE = "cache.jsonl"
+
+
+class CacheError(ValueError):
+    """The cache file is not one this version wrote."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """A file the last build wrote: what it was made from and how it looks on disk."""
+
+    fingerprint: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Cache:
+    stamp: str  # of the content folder: paths, sizes, mtimes
+    entries: Mapping[str, FileEntry]
+    outputs: Mapping[str, Output] = field(default_factory=dict)
+    slugs: Mapping[str, str] = field(default_factory=dict)  # name -> slugify(name)
+    report: Mapping[str, Any] = field(default_factory=dict)  # counts and findings of that build
+
+
+def config_key(config: Config) -> str:
+    """Changes whenever the config or the program could change any output."""
+    return hashlib.sha256(f"{VERSION}\0{__version__}\0{config!r}".encode()).hexdigest()[:32]
+
+
+def folder_stamp(items: Iterable[tuple[str, Stamp | None]]) -> str:
+    digest = hashlib.sha256()
+    for source, stamp in items:
+        digest.update(f"{source}\0{stamp.size if stamp else -1}\0{stamp.mtime_ns if stamp else -1}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache | None:
+    """The cache in ``folder``, or None when there is none or it belongs to another config.
+
+    Raises CacheError for a file that is not a cache of this version.
+    With ``entries=False`` only the header and report are read (fast).
+    """
+    try:
+        handle = (folder / FILE).open(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CacheError(f"cannot read: {exc.strerror or exc}") from exc
+    with handle:
+        try:
+            header = json.loads(handle.readline())
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
+                raise CacheError("not a feeds cache")
+            if header.get("version") != VERSION:
+                raise CacheError(f"cache format {header.get('version')!r}, expected {VERSION}")
+            if header.get("key") != config_key(config):
+                return None  # another config or program version: a full build
+            extra = json.loads(handle.readline())
+            loaded = {e.source: e for e in map(_entry_from_json, handle)} if entries else {}
+            return Cache(_str(header["stamp"]), loaded, _outputs(extra["outputs"]),
+                         _str_map(extra["slugs"]), _dict(extra["report"]))
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise CacheError(f"corrupt ({exc})") from exc
+
+
+def save_cache(folder: Path, config: Config, cache: Cache) -> None:
+    """Write the cache atomically (a temp file, then rename)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(".tmp-*"):  # left by a build that was killed
+        stale.unlink(missing_ok=True)
+    tmp = folder / f".tmp-{os.getpid()}-{FILE}"
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(_dumps({"format": FORMAT, "version": VERSION, "key": config_key(config),
+                             "stamp": cache.stamp}))
+        outputs = {p: [o.fingerprint, o.size, o.mtime_ns] for p, o in sorted(cache.outputs.items())}
+        handle.write(_dumps({"outputs": outputs, "slugs": dict(cache.slugs), "report": dict(cache.report)}))
+        for line in _entry_lines(cache.entries.values()):
+            handle.write(line)
+    os.replace(tmp, folder / FILE)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _entry_lines(entries: Iterable[FileEntry]) -> Iterator[str]:
+    for e in entries:
+        if e.stamp is None:
+            continue  # cannot be recognised next time: parse it again
+        article = _article_json(e.article) if e.article is not None else None
+        yield _dumps([e.source, e.stamp.size, e.stamp.mtime_ns, article, [finding_json(f) for f in e.findings]])
+
+
+def finding_json(f: Finding) -> list[str]:
+    return [f.file, f.level, f.code, f.message]
+
+
+def finding_from_json(value: Any) -> Finding:
+    file, level, code, message = value
+    if level not in ("error", "warning", "info"):
+        raise ValueError(f"level {level!r}")
+    return Finding(_str(file), level, _str(code), _str(message))
+
+
+def _article_json(a: Article) -> list[Any]:
+    author = [a.author.name, a.author.email] if a.author else None
+    return [a.title, a.published.isoformat(), a.link, a.id, a.updated.isoformat() if a.updated else None,
+            list(a.categories), list(a.tags), author, a.image, a.thumbnail, a.summary, a.draft]
+
+
+def _entry_from_json(line: str) -> FileEntry:
+    source, size, mtime_ns, article, findings = json.loads(line)
+    found = tuple(finding_from_json(f) for f in findings)
+    stamp = Stamp(_int(size), _int(mtime_ns))
+    parsed = _article_from_json(_str(source), article, found) if article is not None else None
+    return FileEntry(_str(source), stamp, parsed, found)
+
+
+def _article_from_json(source: str, v: list[Any], found: tuple[Finding, ...]) -> Article:
+    title, published, link, ident, updated, cats, tags, author, image, thumb, summary, draft = v
+    return Article(
+        source=source, title=_str(title), published=_utc(published), link=_str(link), id=_str(ident),
+        body=None, updated=_utc(updated) if updated is not None else None,
+        categories=tuple(_str(c) for c in cats), tags=tuple(_str(t) for t in tags),
+        author=Author(_str(author[0]), _opt(author[1])) if author is not None else None,
+        image=_opt(image), thumbnail=_opt(thumb), summary=_opt(summary), draft=_bool(draft),
+        warnings=tuple(f for f in found if f.level != "error"),
+    )
+
+
+def _outputs(value: Any) -> dict[str, Output]:
+    return {_str(p): Output(_str(f), _int(s), _int(m)) for p, (f, s, m) in _dict(value).items()}
+
+
+def _utc(value: Any) -> datetime:
+    moment = datetime.fromisoformat(_str(value))
+    if moment.utcoffset() is None or moment.utcoffset().total_seconds() != 0:  # type: ignore[union-attr]
+        raise ValueError(f"not a UTC time: {value!r}")
+    return moment
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return value
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {type(value).__name__}")
+    return value
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    return {_str(k): _str(v) for k, v in _dict(value).items()}

@@ -1,0 +1,158 @@
+"""Incremental builds: the cache saves work and never changes a byte of output."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from feeds.build import StrictError, build, cache_folder
+from feeds.cache import FILE
+from feeds.config import Config
+
+from .conftest import ROOT, SEEDS, make_config
+from .test_build import published_files
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Config:
+    content = tmp_path / "content"
+    shutil.copytree(SEEDS, content)
+    return make_config(content, tmp_path / "public")
+
+
+def full_build_of(config: Config, tmp_path: Path, name: str) -> dict[str, bytes]:
+    """What a build without any cache writes for the same content."""
+    fresh = make_config(config.content, tmp_path / name)
+    build(fresh, use_cache=False)
+    return published_files(fresh.output, compressed=True)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_cached_builds_equal_full_builds_through_edits(site: Config, tmp_path: Path) -> None:
+    build(site)
+    steps = [
+        lambda: edit(site.content / "005_f1601efdcfadf5c8.txt", "title:", "title: 【更新】"),
+        lambda: (site.content / "new.md").write_text(
+            "---\ntitle: 新文章\ndate: 2021-09-01 08:00:00\ncategories: [债券, 新栏目]\n---\n<p>新。</p>\n",
+            encoding="utf-8"),
+        lambda: (site.content / "009_d31ec8b984c6cfa5.txt").unlink(),
+        lambda: (site.content / "new.md").rename(site.content / "renamed.md"),
+        lambda: (site.content / "bad.md").write_text("---\ntitle: t\ndate: nope\n---\n", encoding="utf-8"),
+    ]
+    for i, step in enumerate(steps):
+        step()
+        report = build(site)
+        assert report.load is not None and report.load.parsed <= 1, i
+        assert published_files(site.output, compressed=True) == full_build_of(site, tmp_path, f"full{i}"), i
+
+
+def test_nothing_changed_reads_nothing_and_imports_no_renderer(site: Config) -> None:
+    build(site)
+    code = (
+        "import sys; from feeds.build import build; from tests.conftest import make_config; "
+        "from pathlib import Path; "
+        f"r = build(make_config(Path({str(site.content)!r}), Path({str(site.output)!r}))); "
+        "print(r.load is None, len(r.write.written), 'feedgen' in sys.modules, "
+        "'pypinyin' in sys.modules, 'lxml' in sys.modules, 'nh3' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "0", "False", "False", "False", "False"]
+
+
+def test_one_edit_parses_one_file_and_rewrites_only_its_feeds(site: Config) -> None:
+    first = build(site)
+    edit(site.content / "003_ef7f17c36a214753.txt", "title:", "title: 【更新】")  # 股市 only
+    report = build(site)
+    assert report.load is not None and report.load.parsed == 1
+    written = {p for p in report.write.written if not p.endswith((".gz", ".br"))}
+    assert written == {"all.rss", "all.atom", "category/gu-shi.rss", "category/gu-shi.atom"}
+    assert "feeds: 18 files read, 17 published" in report.summary()
+    assert report.findings == first.findings
+
+
+def test_nothing_changed_reports_the_same_lines(site: Config) -> None:
+    (site.content / "bad.md").write_text("---\ntitle: t\ndate: nope\n---\n", encoding="utf-8")
+    first = build(site)
+    again = build(site)
+    assert again.load is None
+    assert again.findings == first.findings
+    assert again.counts == first.counts
+    assert again.summary().split(" in ")[0] == first.summary().split(" in ")[0].replace(
+        "24 files written, 0 unchanged", "0 files written, 24 unchanged")
+    with pytest.raises(StrictError):
+        build(site, strict=True)
+
+
+def test_outputs_changed_behind_our_back_are_rewritten(site: Config) -> None:
+    build(site)
+    original = (site.output / "all.rss").read_bytes()
+    (site.output / "all.rss").write_bytes(b"tampered")
+    (site.output / "category/finance.atom.gz").unlink()
+    report = build(site)
+    assert "all.rss" in report.write.written and "category/finance.atom.gz" in report.write.written
+    assert (site.output / "all.rss").read_bytes() == original
+
+
+@pytest.mark.parametrize("garbage", [
+    b"", b"not json\n", b'{"format": "other"}\n', b"\xff\xfe\x00",
+    b'{"format": "feeds-cache", "version": 999}\n',
+])
+def test_corrupt_or_foreign_cache_is_discarded_with_a_notice(
+    site: Config, tmp_path: Path, garbage: bytes
+) -> None:
+    build(site)
+    (cache_folder(site) / FILE).write_bytes(garbage)
+    edit(site.content / "001_d7af9c1c11e1b37a.txt", "title:", "title: 改 ")
+    report = build(site)
+    assert len(report.notices) == 1
+    assert report.notices[0].startswith(f"{cache_folder(site)}: warning: cache discarded: ")
+    assert report.load is not None and report.load.parsed == 18
+    assert published_files(site.output, compressed=True) == full_build_of(site, tmp_path, "full")
+
+
+def test_corrupt_entry_lines_are_not_trusted(site: Config) -> None:
+    build(site)
+    path = cache_folder(site) / FILE
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace('"2021-', '"not a date ', 1)
+    path.write_text("".join(lines), encoding="utf-8")
+    os.utime(site.content / "000_651e3118f59f4f36.txt")  # force the slow path
+    report = build(site)
+    assert report.notices and "cache discarded" in report.notices[0]
+
+
+def test_another_config_ignores_the_cache(site: Config) -> None:
+    build(site)
+    other = make_config(site.content, site.output, title="另一个站")
+    report = build(other)
+    assert report.notices == ()
+    assert report.load is not None and report.load.parsed == 18
+    assert "另一个站" in (site.output / "all.rss").read_text(encoding="utf-8")
+
+
+def test_compressed_copies_are_byte_stable_and_match(site: Config, tmp_path: Path) -> None:
+    build(site)
+    files = published_files(site.output, compressed=True)
+    for path, data in files.items():
+        if path.endswith(".gz"):
+            assert data[4:8] == b"\0\0\0\0"  # no timestamp in the gzip header
+            assert gzip.decompress(data) == files[path.removesuffix(".gz")]
+    assert files == full_build_of(site, tmp_path, "again")
+
+
+def test_cache_location_from_config(site: Config, tmp_path: Path) -> None:
+    config = make_config(site.content, site.output, cache=tmp_path / "elsewhere")
+    build(config)
+    assert (tmp_path / "elsewhere" / FILE).is_file()
+    assert not (site.output / ".feeds-cache").exists()
