@@ -16,9 +16,8 @@ import mimetypes
 import posixpath
 import re
 from collections.abc import Callable, Mapping
-from urllib.parse import urljoin, urlsplit
-
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
 
 if TYPE_CHECKING:
     import nh3
