@@ -12,6 +12,7 @@ A cache that cannot be read is discarded with a notice, never trusted.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -201,9 +202,17 @@ def _render_and_write(
 
 
 def compressed(files: Mapping[str, bytes]) -> dict[str, bytes]:
-    """``.gz`` (and ``.br``) copies of every file, byte-stable across builds."""
-    return {path + SUFFIXES[coding]: compress(data)
-            for path, data in files.items() for coding, compress in COMPRESSORS.items()}
+    """``.gz`` (and ``.br``) copies of every file, byte-stable across builds.
+
+    zlib and brotli release the GIL, so threads use every core.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(path + SUFFIXES[coding], compress, data)
+            for path, data in files.items() for coding, compress in COMPRESSORS.items()]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        done = pool.map(lambda job: job[1](job[2]), jobs)
+        return {job[0]: data for job, data in zip(jobs, done, strict=True)}
 
 
 def _suffixes() -> list[str]:
