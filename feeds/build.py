@@ -38,7 +38,7 @@ from feeds.errors import FeedsError
 from feeds.loader import LoadResult, load_articles, scan
 from feeds.models import Finding
 from feeds.output import WriteReport, output_lock, read_manifest, write_tree
-from feeds.plan import category_names, plan_feeds
+from feeds.plan import feed_names, plan_feeds
 from feeds.review import findings_of, future_findings, ordered
 from feeds.site import feed_views, render_files
 from feeds.slugs import natural_slugs
@@ -118,7 +118,7 @@ def build(
         known = cache.entries if cache is not None else None
         load = load_articles(config, cache=known, jobs=jobs, scanned=scanned)
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
-        slugs = natural_slugs(category_names(load.published), cache.slugs if cache else {})
+        slugs = natural_slugs(feed_names(load.published, config), cache.slugs if cache else {})
         written, outputs = _render_and_write(load, config, slugs, cache)
         findings = findings_of(load, config, clock, slugs)
         report = _report_json(load, findings, clock)

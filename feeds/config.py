@@ -47,8 +47,13 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "ttl_minutes": (int, 30),
         "reload_seconds": (float, 2.0),
     },
+    "feeds": {
+        "categories": (bool, True),
+        "tags": (bool, True),
+        "authors": (bool, True),
+    },
 }
-_MAPS = ("category_slugs",)
+_MAPS = ("category_slugs", "tag_slugs", "author_slugs")
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,12 @@ class Config:
     reload_seconds: float = 2.0  # how often `feeds serve` checks the content folder; 0 = never
     feed_url: str = ""  # where the feeds are served, ends with '/'; "" = base_url
     category_slugs: Mapping[str, str] = field(default_factory=dict)
+    tag_slugs: Mapping[str, str] = field(default_factory=dict)
+    author_slugs: Mapping[str, str] = field(default_factory=dict)
+    families: tuple[str, ...] = ("category", "tag", "author")  # feed families built
+
+    def slug_overrides(self, family: str) -> Mapping[str, str]:
+        return {"category": self.category_slugs, "tag": self.tag_slugs, "author": self.author_slugs}[family]
 
     @property
     def feed_root(self) -> str:
@@ -135,7 +146,13 @@ def parse_config(raw: Mapping[str, Any], name: str, base_dir: Path = Path(".")) 
         ttl_minutes=_positive(values["ttl_minutes"], "[serve] ttl_minutes", name),
         reload_seconds=_not_negative(values["reload_seconds"], "[serve] reload_seconds", name),
         category_slugs=maps["category_slugs"],
+        tag_slugs=maps["tag_slugs"],
+        author_slugs=maps["author_slugs"],
+        families=tuple(f for f, key in FAMILY_KEYS.items() if values[key]),
     )
+
+
+FAMILY_KEYS = {"category": "categories", "tag": "tags", "author": "authors"}  # family -> [feeds] key
 
 
 def _known_tables() -> str:
@@ -162,7 +179,7 @@ def _read_table(
         value = table[key]
         if typ is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)  # TOML writes whole seconds as integers
-        if not isinstance(value, typ) or isinstance(value, bool):
+        if not isinstance(value, typ) or (isinstance(value, bool) and typ is not bool):
             raise ConfigError(
                 name, f"[{tname}] {key}: expected {_tname(typ)}, got {value!r}"
             )
@@ -171,7 +188,7 @@ def _read_table(
 
 
 def _tname(typ: type) -> str:
-    return {str: "a string", int: "an integer", float: "a number"}.get(typ, typ.__name__)
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(typ, typ.__name__)
 
 
 def _read_map(table: Any, tname: str, name: str) -> dict[str, str]:

@@ -19,12 +19,23 @@ def render_index(specs: Sequence[FeedSpec], config: Config) -> bytes:
         f'href="{escape(s.url(config, fmt))}">'
         for s in specs for fmt in _TYPES
     )
-    rows = "\n".join(_row(s, config) for s in specs)
+    sections = "\n".join(
+        _section(heading, [s for s in specs if s.family == family], config)
+        for heading, family in SECTIONS if any(s.family == family for s in specs)
+    )
     page = _PAGE.format(
         lang=escape(config.language), title=escape(config.title), links=links,
-        description=escape(config.description), site=escape(config.base_url), rows=rows,
+        description=escape(config.description), site=escape(config.base_url), sections=sections,
     )
     return page.encode("utf-8")
+
+
+SECTIONS = (("全部文章", "all"), ("栏目", "category"), ("标签", "tag"), ("作者", "author"))
+
+
+def _section(heading: str, specs: Sequence[FeedSpec], config: Config) -> str:
+    rows = "\n".join(_row(s, config) for s in specs)
+    return _SECTION.format(heading=escape(heading), rows=rows)
 
 
 def _label(spec: FeedSpec, fmt: str) -> str:
@@ -44,6 +55,16 @@ def _row(spec: FeedSpec, config: Config) -> str:
     )
 
 
+_SECTION = """<h2>{heading}</h2>
+<table>
+<thead><tr>
+<th scope="col">名称</th><th scope="col">文章数</th><th scope="col">最新</th><th scope="col">订阅</th>
+</tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>"""
+
 _PAGE = """<!DOCTYPE html>
 <html lang="{lang}">
 <head>
@@ -61,14 +82,7 @@ th,td{{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd}}
 <h1>{title}</h1>
 <p>{description}</p>
 <p>在阅读器中订阅以下任一地址即可。网站：<a href="{site}">{site}</a></p>
-<table>
-<thead><tr>
-<th scope="col">栏目</th><th scope="col">文章数</th><th scope="col">最新</th><th scope="col">订阅</th>
-</tr></thead>
-<tbody>
-{rows}
-</tbody>
-</table>
+{sections}
 </body>
 </html>
 """

@@ -16,6 +16,7 @@ from feeds.plan import FeedSpec
 
 ALL_FOLDER = "全部"
 CATEGORY_FOLDER = "栏目"
+FOLDERS = ((ALL_FOLDER, "all"), (CATEGORY_FOLDER, "category"), ("标签", "tag"), ("作者", "author"))
 
 
 def render_opml(specs: Sequence[FeedSpec], config: Config) -> bytes:
@@ -23,7 +24,7 @@ def render_opml(specs: Sequence[FeedSpec], config: Config) -> bytes:
     root = ET.Element("opml", version="2.0")
     _head(ET.SubElement(root, "head"), specs, config)
     body = ET.SubElement(root, "body")
-    for label, family in ((ALL_FOLDER, "all"), (CATEGORY_FOLDER, "category")):
+    for label, family in FOLDERS:
         members = [s for s in specs if s.family == family]
         if members:
             folder = ET.SubElement(body, "outline", text=label, title=label)

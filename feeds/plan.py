@@ -81,25 +81,48 @@ def sort_articles(articles: Iterable[Article]) -> list[Article]:
     return sorted(by_source, key=lambda a: a.published, reverse=True)
 
 
-def category_names(articles: Iterable[Article]) -> set[str]:
-    return {c for a in articles if not a.draft for c in a.categories}
+FAMILY_TITLES = {"category": "{site} · {name}", "tag": "{site} · 标签：{name}", "author": "{site} · 作者：{name}"}
+
+
+def names_of(article: Article, family: str) -> tuple[str, ...]:
+    """The names under which ``article`` appears in feeds of ``family``."""
+    if family == "category":
+        return article.categories
+    if family == "tag":
+        return article.tags
+    return (article.author.name,) if article.author is not None else ()
+
+
+def feed_names(articles: Iterable[Article], config: Config) -> set[str]:
+    """Every name that gets a feed (any family): what needs a slug."""
+    return {n for a in articles if not a.draft for f in config.families for n in names_of(a, f)}
 
 
 def plan_feeds(
     articles: Sequence[Article], config: Config, known_slugs: Mapping[str, str] | None = None
 ) -> tuple[FeedSpec, ...]:
-    """The all-articles feed, then one feed per category in slug order.
+    """The all-articles feed, then per family (categories, tags, authors) one
+    feed per name, in slug order.
 
     ``known_slugs`` (name -> ``slugify(name)``) spares computing them again.
     """
     ordered = sort_articles(a for a in articles if not a.draft)
-    slugs = assign_slugs(category_names(ordered), config.category_slugs, known_slugs)
-    buckets: dict[str, list[Article]] = {name: [] for name in slugs}
-    for article in ordered:
-        for name in article.categories:
-            buckets[name].append(article)
     specs = [FeedSpec("all", "", "all", config.title, tuple(ordered))]
-    for name in sorted(slugs, key=lambda n: slugs[n]):
-        title = f"{config.title} · {name}"
-        specs.append(FeedSpec("category", name, f"category/{slugs[name]}", title, tuple(buckets[name])))
+    for family in config.families:
+        specs += _family(ordered, family, config, known_slugs)
     return tuple(specs)
+
+
+def _family(
+    ordered: list[Article], family: str, config: Config, known_slugs: Mapping[str, str] | None
+) -> list[FeedSpec]:
+    buckets: dict[str, list[Article]] = {}
+    for article in ordered:
+        for name in names_of(article, family):
+            buckets.setdefault(name, []).append(article)
+    slugs = assign_slugs(buckets, config.slug_overrides(family), known_slugs)
+    return [
+        FeedSpec(family, name, f"{family}/{slugs[name]}",
+                 FAMILY_TITLES[family].format(site=config.title, name=name), tuple(buckets[name]))
+        for name in sorted(slugs, key=lambda n: slugs[n])
+    ]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from feeds.config import Config
 from feeds.loader import LoadResult
 from feeds.models import Article, Finding
+from feeds.plan import names_of
 from feeds.slugs import natural_slugs
 
 OLDEST = datetime(1995, 1, 1, tzinfo=UTC)
@@ -72,22 +73,35 @@ def _duplicates(articles: Sequence[Article]) -> Iterator[Finding]:
 def _slug_clashes(
     articles: Sequence[Article], config: Config, known_slugs: Mapping[str, str]
 ) -> Iterator[Finding]:
+    for family in config.families:
+        yield from _family_clashes(articles, family, config, known_slugs)
+
+
+_PLURAL = {"category": ("categories", "category_slugs"), "tag": ("tags", "tag_slugs"),
+           "author": ("authors", "author_slugs")}
+
+
+def _family_clashes(
+    articles: Sequence[Article], family: str, config: Config, known_slugs: Mapping[str, str]
+) -> Iterator[Finding]:
     first_use: dict[str, str] = {}
     for a in articles:
-        for name in a.categories:
+        for name in names_of(a, family):
             first_use.setdefault(name, a.source)
     natural = natural_slugs(first_use, known_slugs)
+    overrides = config.slug_overrides(family)
     groups: dict[str, list[str]] = defaultdict(list)
     for name in first_use:
-        groups[config.category_slugs.get(name) or natural[name]].append(name)
+        groups[overrides.get(name) or natural[name]].append(name)
+    plural, table = _PLURAL[family]
     for slug, names in groups.items():
         if len(names) > 1:
             listed = ", ".join(repr(n) for n in sorted(names))
             for name in sorted(names):
                 yield Finding(
                     first_use[name], "warning", "slug-clash",
-                    f"categories {listed} all slugify to {slug!r}; each gets its own feed, "
-                    "set [category_slugs] to choose the slugs",
+                    f"{plural} {listed} all slugify to {slug!r}; each gets its own feed, "
+                    f"set [{table}] to choose the slugs",
                 )
 
 

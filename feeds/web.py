@@ -33,12 +33,16 @@ class FormatConverter(BaseConverter):
     regex = r"rss|atom"
 
 
+class FamilyConverter(BaseConverter):
+    regex = r"category|tag|author"
+
+
 def create_app(config: Config | None = None) -> Flask:
     """The app; without ``config``, from $FEEDS_CONFIG or ./config.toml."""
     live = LiveSite(config if config is not None else _config_from_env())
     app = Flask(__name__, static_folder=None)
     app.response_class = FeedResponse
-    app.url_map.converters.update(slug=SlugConverter, fmt=FormatConverter)
+    app.url_map.converters.update(slug=SlugConverter, fmt=FormatConverter, family=FamilyConverter)
     app.extensions["feeds"] = live
     app.before_request(live.watch)  # starts the watcher again in a forked worker
     live.watch()
@@ -56,9 +60,9 @@ def create_app(config: Config | None = None) -> Flask:
     def all_feed(fmt: str) -> Response:
         return _send(live, f"all.{fmt}", paged=True)
 
-    @app.get("/category/<slug:slug>.<fmt:fmt>")
-    def category_feed(slug: str, fmt: str) -> Response:
-        return _send(live, f"category/{slug}.{fmt}", paged=True)
+    @app.get("/<family:family>/<slug:slug>.<fmt:fmt>")
+    def family_feed(family: str, slug: str, fmt: str) -> Response:
+        return _send(live, f"{family}/{slug}.{fmt}", paged=True)
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -26,6 +26,7 @@ def make_config(content: Path, output: Path, **overrides: object) -> Config:
         "output": output,
         "items": 50,
         "category_slugs": {"金融": "finance"},
+        "families": ("category",),  # tag and author feeds only where a test asks for them
     }
     values.update(overrides)
     return Config(**values)  # type: ignore[arg-type]

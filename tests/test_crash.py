@@ -45,7 +45,8 @@ def run_build(content: Path, output: Path) -> subprocess.Popen[bytes]:
     config = output.parent / "config.toml"
     config.write_text(
         f'[site]\ntitle = "t"\nbase_url = "https://news.example.com/"\n'
-        f'[build]\ncontent = "{content.name}"\noutput = "{output.name}"\n',
+        f'[build]\ncontent = "{content.name}"\noutput = "{output.name}"\n'
+        "[feeds]\ntags = false\nauthors = false\n",
         encoding="utf-8",
     )
     return subprocess.Popen(
