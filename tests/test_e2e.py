@@ -571,3 +571,42 @@ def check_replies(replies: list[tuple[str, Reply]]) -> None:
             parsed.add(digest)
     # Each round was served on every URL before the next began: a version per round at least.
     assert all(len(versions) >= ROUNDS for versions in etags.values()), {p: len(v) for p, v in etags.items()}
+
+
+# --- request hardening ---------------------------------------------------------------
+
+
+def raw_request(served: Server, request: bytes) -> int:
+    """Send bytes as they are; the status code of the answer (0 if the server just closed)."""
+    with socket.create_connection((served.host, served.port), timeout=30) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)  # no more bytes: a server waiting for a line end gets EOF
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return 0
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /all.rss HTTP/1.1\r\nHost: x\r\nX-Long: " + b"v" * 100_000 + b"\r\n\r\n",
+    b"GET /all.rss HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(500)) + b"\r\n",
+    b"FOO /all.rss HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"TRACE /all.rss HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"CONNECT news.example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /category/\x00.rss HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /all.rss?limit=" + b"9" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /all.rss HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: " + b"\xff" * 50 + b"\r\n\r\n",
+    b"GET /all.rss HTTP/9.9\r\nHost: x\r\n\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\0" * 64,
+])
+def test_hostile_requests_get_a_4xx_or_a_correct_answer(served: Server, request_bytes: bytes) -> None:
+    status = raw_request(served, request_bytes)
+    assert status == 0 or 200 <= status < 500, status
+    assert status != 200 or request_bytes.startswith((b"GET /all.rss", b"OPTIONS"))
+    assert served.fetch("/healthz").status == 200  # and the server is still there
