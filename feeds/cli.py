@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="how long to wait for another build's lock (default 30)")
     b.add_argument("--no-cache", action="store_true",
                    help="ignore the build cache: parse every file and render every feed")
+    b.add_argument("--no-ping", action="store_true",
+                   help="do not notify the [websub] hub (e.g. when the output is uploaded later)")
     b.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
                    help="worker processes for parsing (default: the number of CPUs)")
     b.set_defaults(run=_run_build)
@@ -79,7 +81,19 @@ def _run_build(args: argparse.Namespace, config: Config) -> int:
     for finding in report.findings:
         _err(_finding_line(finding, config))
     _err(report.summary())
+    if config.websub_hub and not args.no_ping:
+        _ping(config, report.write.written)
     return EXIT_SKIPPED if report.counts.skipped else EXIT_OK
+
+
+def _ping(config: Config, written: Sequence[str]) -> None:
+    """Tell the WebSub hub about exactly the feeds whose bytes changed; never fails the build."""
+    from feeds.websub import changed_feed_urls, ping_lines, publish
+
+    results = publish(config.websub_hub, changed_feed_urls(written, config),
+                      timeout=config.websub_timeout, retries=config.websub_retries)
+    for line in ping_lines(results, config.websub_hub):
+        _err(line)
 
 
 def _jobs(value: str) -> int:

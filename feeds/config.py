@@ -47,6 +47,11 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "ttl_minutes": (int, 30),
         "reload_seconds": (float, 2.0),
     },
+    "websub": {
+        "hub": (str, ""),
+        "timeout": (float, 10.0),
+        "retries": (int, 3),
+    },
     "feeds": {
         "categories": (bool, True),
         "tags": (bool, True),
@@ -82,6 +87,9 @@ class Config:
     tag_slugs: Mapping[str, str] = field(default_factory=dict)
     author_slugs: Mapping[str, str] = field(default_factory=dict)
     families: tuple[str, ...] = ("category", "tag", "author")  # feed families built
+    websub_hub: str = ""  # WebSub hub URL; "" = no hub
+    websub_timeout: float = 10.0
+    websub_retries: int = 3
 
     def slug_overrides(self, family: str) -> Mapping[str, str]:
         return {"category": self.category_slugs, "tag": self.tag_slugs, "author": self.author_slugs}[family]
@@ -149,7 +157,24 @@ def parse_config(raw: Mapping[str, Any], name: str, base_dir: Path = Path(".")) 
         tag_slugs=maps["tag_slugs"],
         author_slugs=maps["author_slugs"],
         families=tuple(f for f, key in FAMILY_KEYS.items() if values[key]),
+        websub_hub=_hub(values["hub"], name),
+        websub_timeout=_timeout(values["timeout"], name),
+        websub_retries=_positive(values["retries"], "[websub] retries", name),
     )
+
+
+def _hub(value: str, name: str) -> str:
+    parts = urlsplit(value)
+    if value and (parts.scheme not in ("http", "https") or not parts.hostname or not value.isascii()
+                  or parts.username or parts.password or any(c.isspace() for c in value)):
+        raise ConfigError(name, f"[websub] hub: expected an absolute http(s) URL, got {value!r}")
+    return value
+
+
+def _timeout(value: float, name: str) -> float:
+    if not 0 < value < float("inf"):
+        raise ConfigError(name, f"[websub] timeout: expected a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 FAMILY_KEYS = {"category": "categories", "tag": "tags", "author": "authors"}  # family -> [feeds] key

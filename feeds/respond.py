@@ -23,8 +23,13 @@ class FeedResponse(Response):
         return headers
 
 
-def send_resource(resource: Resource, request_headers: Headers, ttl_minutes: int) -> FeedResponse:
-    """200 with the best encoding the client accepts, or 304 if its copy is current."""
+def send_resource(
+    resource: Resource, request_headers: Headers, ttl_minutes: int, extra: Mapping[str, str] | None = None
+) -> FeedResponse:
+    """200 with the best encoding the client accepts, or 304 if its copy is current.
+
+    ``extra`` headers (a WebSub ``Link``) go on both.
+    """
     codings = [c for c in resource.variants if c != "identity"]
     variant = resource.variants[pick_encoding(request_headers.get("Accept-Encoding"), codings)]
     headers = {
@@ -32,6 +37,7 @@ def send_resource(resource: Resource, request_headers: Headers, ttl_minutes: int
         "Last-Modified": http_date(resource.last_modified),
         "Cache-Control": f"public, max-age={ttl_minutes * 60}",
         "Vary": "Accept-Encoding",
+        **(extra or {}),
     }
     if is_fresh(request_headers.get("If-None-Match"), request_headers.get("If-Modified-Since"),
                 variant.etag, resource.last_modified):

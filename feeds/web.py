@@ -91,7 +91,11 @@ def _send(live: LiveSite, path: str, *, paged: bool = False) -> Response:
         return plain(str(exc), 400)
     if resource is None:
         return _not_found()
-    return send_resource(resource, request.headers, snapshot.config.ttl_minutes)
+    config = snapshot.config
+    extra = {}
+    if paged and config.websub_hub:  # WebSub discovery (section 4) in the headers too
+        extra["Link"] = f'<{config.websub_hub}>; rel="hub", <{config.feed_root}{path}>; rel="self"'
+    return send_resource(resource, request.headers, config.ttl_minutes, extra)
 
 
 def _find(snapshot: Snapshot, path: str) -> Resource | None:
