@@ -8,8 +8,8 @@ from html import escape
 from feeds.config import Config
 from feeds.plan import FeedSpec
 
-_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
-_LABELS = {"rss": "RSS", "atom": "Atom"}
+_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 
 
 def render_index(specs: Sequence[FeedSpec], config: Config) -> bytes:

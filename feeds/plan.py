@@ -10,7 +10,7 @@ from feeds.config import Config
 from feeds.models import Article
 from feeds.slugs import assign_slugs
 
-FORMATS = ("rss", "atom")
+FORMATS = ("rss", "atom", "json")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -54,6 +54,17 @@ def feed_views(specs: Sequence[FeedSpec], config: Config) -> dict[str, FeedView]
     return {f"{spec.path}.{fmt}": spec.view(config.items) for spec in specs for fmt in FORMATS}
 
 
+def render_document(view: FeedView, fmt: str, config: Config, entries: EntryCache) -> bytes:
+    """One feed document in ``fmt``: RSS, Atom (feedgen) or JSON Feed."""
+    if fmt == "json":
+        from feeds.jsonfeed import render_json
+
+        return render_json(view, config, entries)
+    from feeds.feed import render_feed  # not imported when no feed changed
+
+    return render_feed(view, fmt, config, entries)
+
+
 def render_files(
     specs: Sequence[FeedSpec], config: Config, entries: EntryCache, only: Container[str] | None = None
 ) -> dict[str, bytes]:
@@ -61,9 +72,7 @@ def render_files(
     files: dict[str, bytes] = {}
     for path, view in feed_views(specs, config).items():
         if only is None or path in only:
-            from feeds.feed import render_feed  # not imported when no feed changed
-
-            files[path] = render_feed(view, path.rsplit(".", 1)[1], config, entries)
+            files[path] = render_document(view, path.rsplit(".", 1)[1], config, entries)
     files[INDEX] = render_index(specs, config)
     files[OPML] = render_opml(specs, config)
     return files

@@ -20,6 +20,7 @@ from feeds.site import Site
 MEDIA_TYPES = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json",
     "opml": "text/x-opml; charset=utf-8",
     "html": "text/html; charset=utf-8",
 }
@@ -96,9 +97,9 @@ class Snapshot:
         return self._page(path, size, page)
 
     def _render_page(self, path: str, size: int, page: int) -> Resource:
-        from feeds.feed import render_feed
+        from feeds.site import render_document
 
         spec, fmt = self._feeds[path]
         view = spec.view(size, page)
-        body = render_feed(view, fmt, self.config, self.site.entries)
+        body = render_document(view, fmt, self.config, self.site.entries)
         return make_resource(path, body, view.updated)

@@ -30,7 +30,7 @@ class SlugConverter(BaseConverter):
 
 
 class FormatConverter(BaseConverter):
-    regex = r"rss|atom"
+    regex = r"rss|atom|json"
 
 
 class FamilyConverter(BaseConverter):

@@ -77,7 +77,7 @@ def test_feeds_of_vanished_categories_are_removed(config: Config, write_article:
     write_article("b.md", categories=("金融",))
     report = build(config)
     assert sorted(report.write.removed) == [
-        f"category/zhai-quan.{fmt}{z}" for fmt in ("atom", "rss") for z in ("", ".br", ".gz")
+        f"category/zhai-quan.{fmt}{z}" for fmt in ("atom", "json", "rss") for z in ("", ".br", ".gz")
     ]
     assert not (config.output / "category/zhai-quan.rss").exists()
     assert (config.output / "mine.txt").read_text() == "not ours"

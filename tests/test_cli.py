@@ -45,7 +45,7 @@ def test_build_ok_exit_0_and_summary(site: Path) -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(
-        "feeds: 1 files read, 1 published, 0 skipped, 0 drafts; 8 files written, 0 unchanged, 0 removed in "
+        "feeds: 1 files read, 1 published, 0 skipped, 0 drafts; 11 files written, 0 unchanged, 0 removed in "
     )
     assert (site / "public" / "category" / "jin-rong.rss").is_file()
 

@@ -57,6 +57,7 @@ reload_seconds = 0.2
 TYPES = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json",
     "opml": "text/x-opml; charset=utf-8",
     "html": "text/html; charset=utf-8",
 }

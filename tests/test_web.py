@@ -30,6 +30,7 @@ HAS_BROTLI = importlib.util.find_spec("brotli") is not None
 TYPES = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json",
     "opml": "text/x-opml; charset=utf-8",
     "html": "text/html; charset=utf-8",
 }
@@ -136,7 +137,7 @@ def test_feeds_are_read_by_feedparser(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize("path", [
     "/category/nope.rss", "/category/Finance.rss", "/category/finance.xml", "/category/finance.rss/",
-    "/category/-x.rss", "/all.json", "/all", "/category/", "/config.toml", "/public/all.rss",
+    "/category/-x.rss", "/all.xml", "/all", "/category/", "/config.toml", "/public/all.rss",
     "/category/../config.toml", "/%2e%2e/config.toml", "/category/%2e%2e%2fconfig.toml",
     "/category/%00.rss", "/static/x", "/.feeds-manifest", "/category/..%2f..%2fall.rss",
 ])

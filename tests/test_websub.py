@@ -302,9 +302,8 @@ def test_changed_feed_urls_use_feed_url(tmp_path: Path) -> None:
 def test_a_real_build_pings_its_feeds_once(config: Config, write_article: WriteArticle, hub: Hub) -> None:
     write_article("a.md", title="第一篇")
     first = publish(hub.url, changed_feed_urls(build(config, jobs=1).write.written, config))
-    assert [r.url for r in first] == ["https://news.example.com/all.atom", "https://news.example.com/all.rss",
-                                      "https://news.example.com/category/finance.atom",
-                                      "https://news.example.com/category/finance.rss"]
+    assert [r.url for r in first] == [f"https://news.example.com/{path}.{fmt}" for path in ("all", "category/finance")
+                                      for fmt in ("atom", "json", "rss")]
     assert all(r.ok for r in first)
     hub.seen.clear()
     again = changed_feed_urls(build(config, jobs=1).write.written, config)
@@ -358,9 +357,9 @@ def test_build_pings_exactly_the_changed_feeds(hub: Hub, tmp_path: Path) -> None
     site = site_for(tmp_path, hub.url)
     first = cli(site)
     assert first.returncode == 0, first.stderr
-    assert sorted(hub.topics()) == [f"https://news.example.com/{p}" for p in
-                                    ("all.atom", "all.rss", "category/jin-rong.atom", "category/jin-rong.rss")]
-    assert f"websub: notified {hub.url} of 4 changed feeds" in first.stderr
+    assert sorted(hub.topics()) == [f"https://news.example.com/{path}.{fmt}" for path in ("all", "category/jin-rong")
+                                    for fmt in ("atom", "json", "rss")]
+    assert f"websub: notified {hub.url} of 6 changed feeds" in first.stderr
     seen = len(hub.seen)
     assert cli(site).returncode == 0
     assert len(hub.seen) == seen  # nothing changed, nothing sent
