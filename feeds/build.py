@@ -35,7 +35,7 @@ from feeds.cache import (
 from feeds.compress import COMPRESSORS
 from feeds.config import Config
 from feeds.errors import FeedsError
-from feeds.loader import LoadResult, load_articles, scan
+from feeds.loader import LoadResult, Progress, load_articles, scan
 from feeds.models import Finding
 from feeds.output import WriteReport, output_lock, read_manifest, write_tree
 from feeds.plan import feed_names, plan_feeds
@@ -82,7 +82,7 @@ class BuildReport:
         c, write = self.counts, self.write
         reasons = ", ".join(f"{code} {n}" for code, n in c.skipped.items())
         skipped = f"{sum(c.skipped.values())} skipped" + (f" ({reasons})" if reasons else "")
-        written, unchanged, removed = (_primary(paths) for paths in (write.written, write.unchanged, write.removed))
+        written, unchanged, removed = (primary_count(p) for p in (write.written, write.unchanged, write.removed))
         return (
             f"feeds: {c.files} files read, {c.published} published, {skipped}, "
             f"{_plural(c.drafts, 'draft')}; {written} files written, "
@@ -90,7 +90,8 @@ class BuildReport:
         )
 
 
-def _primary(paths: tuple[str, ...]) -> int:
+def primary_count(paths: tuple[str, ...]) -> int:
+    """How many of ``paths`` are not .gz/.br copies."""
     return sum(1 for p in paths if not p.endswith(tuple(SUFFIXES.values())))
 
 
@@ -101,6 +102,7 @@ def _plural(count: int, word: str) -> str:
 def build(
     config: Config, *, strict: bool = False, allow_empty: bool = False,
     lock_timeout: float = 30.0, now: datetime | None = None, use_cache: bool = True, jobs: int = 1,
+    progress: Progress | None = None,
 ) -> BuildReport:
     """Build every feed of ``config`` into ``config.output``.
 
@@ -116,7 +118,7 @@ def build(
         if cache is not None and not strict and _untouched(cache, stamp, config.output):
             return _unchanged_report(cache, clock, time.perf_counter() - start)
         known = cache.entries if cache is not None else None
-        load = load_articles(config, cache=known, jobs=jobs, scanned=scanned)
+        load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress)
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
         slugs = natural_slugs(feed_names(load.published, config), cache.slugs if cache else {})
         written, outputs = _render_and_write(load, config, slugs, cache)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from feeds import __version__
-from feeds.build import build
+from feeds.build import BuildReport, build
 from feeds.config import Config, load_config
 from feeds.errors import FeedsError, LockError
+from feeds.loader import Progress
 from feeds.models import Finding
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
@@ -45,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="how long to wait for another build's lock (default 30)")
     b.add_argument("--no-cache", action="store_true",
                    help="ignore the build cache: parse every file and render every feed")
+    b.add_argument("-q", "--quiet", action="store_true",
+                   help="print only problems: no progress bar, no summary")
+    b.add_argument("-v", "--verbose", action="store_true", help="also list every file written or removed")
     b.add_argument("--no-ping", action="store_true",
                    help="do not notify the [websub] hub (e.g. when the output is uploaded later)")
     b.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
@@ -74,13 +79,22 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _run_build(args: argparse.Namespace, config: Config) -> int:
-    report = build(config, strict=args.strict, allow_empty=args.allow_empty,
-                   lock_timeout=args.lock_timeout, use_cache=not args.no_cache, jobs=args.jobs)
+    terminal = sys.stderr.isatty() and not args.quiet
+    with _progress(terminal) as progress:
+        report = build(config, strict=args.strict, allow_empty=args.allow_empty, lock_timeout=args.lock_timeout,
+                       use_cache=not args.no_cache, jobs=args.jobs, progress=progress)
     for notice in report.notices:
         _err(notice)
     for finding in report.findings:
         _err(_finding_line(finding, config))
-    _err(report.summary())
+    if args.verbose:
+        _list_files(report)
+    if terminal:
+        from feeds.display import print_summary
+
+        print_summary(report)
+    elif not args.quiet:
+        _err(report.summary())
     if config.websub_hub and not args.no_ping:
         _ping(config, report.write.written)
     return EXIT_SKIPPED if report.counts.skipped else EXIT_OK
@@ -94,6 +108,21 @@ def _ping(config: Config, written: Sequence[str]) -> None:
                       timeout=config.websub_timeout, retries=config.websub_retries)
     for line in ping_lines(results, config.websub_hub):
         _err(line)
+
+
+def _progress(terminal: bool) -> contextlib.AbstractContextManager[Progress | None]:
+    """A progress bar on a terminal (rich is imported only then), else nothing."""
+    if not terminal:
+        return contextlib.nullcontext()
+    from feeds.display import TerminalProgress
+
+    return TerminalProgress()
+
+
+def _list_files(report: BuildReport) -> None:
+    for verb, paths in (("wrote", report.write.written), ("removed", report.write.removed)):
+        for path in paths:
+            _err(f"{verb} {path}")
 
 
 def _jobs(value: str) -> int:

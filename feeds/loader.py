@@ -13,6 +13,7 @@ import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from feeds.config import Config
 from feeds.errors import ArticleError, ConfigError
@@ -202,6 +203,7 @@ def parse_entry(path: Path, source: str, stamp: Stamp | None, config: Config, ro
 def load_articles(
     config: Config, *, cache: Mapping[str, FileEntry] | None = None, jobs: int = 1,
     keep_bodies: bool = False, scanned: list[tuple[str, Path, Stamp | None]] | None = None,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """Every file of ``config.content``; bad files become findings.
 
@@ -219,7 +221,7 @@ def load_articles(
             entries[source] = known
         else:
             todo.append((path, source, stamp))
-    for entry in _parse_all(todo, config, root, jobs, keep_bodies):
+    for entry in _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent()):
         entries[entry.source] = entry
     ordered = tuple(entries[s] for s in sorted(entries))
     return LoadResult(ordered, tuple(_output_inside(config)), len(todo))
@@ -228,17 +230,46 @@ def load_articles(
 _POOL_FROM = 200  # files to parse before worker processes pay off
 
 
+class Progress(Protocol):
+    """Told how many files will be parsed, then as they are."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, done: int) -> None: ...
+
+
+class _Silent:
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, done: int) -> None:
+        pass
+
+
+_CHUNK = 128  # files per task sent to a worker process
+
+
 def _parse_all(
-    todo: list[tuple[Path, str, Stamp | None]], config: Config, root: str, jobs: int, keep: bool
+    todo: list[tuple[Path, str, Stamp | None]], config: Config, root: str, jobs: int, keep: bool,
+    progress: Progress,
 ) -> list[FileEntry]:
+    progress.start(len(todo))
     if jobs <= 1 or len(todo) < _POOL_FROM or keep:
-        return [parse_entry(path, source, stamp, config, root, keep) for path, source, stamp in todo]
+        out = []
+        for path, source, stamp in todo:
+            out.append(parse_entry(path, source, stamp, config, root, keep))
+            progress.advance(1)
+        return out
     import multiprocessing
 
-    chunks = [todo[i::jobs * 4] for i in range(jobs * 4)]
+    chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
     context = multiprocessing.get_context("fork")
+    entries: list[FileEntry] = []
     with context.Pool(jobs, initializer=_init_worker, initargs=(config, root)) as pool:
-        return [entry for part in pool.map(_parse_chunk, chunks) for entry in part]
+        for part in pool.imap_unordered(_parse_chunk, chunks):
+            entries += part
+            progress.advance(len(part))
+    return entries
 
 
 _WORKER: dict[str, object] = {}
