@@ -52,6 +52,9 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "timeout": (float, 10.0),
         "retries": (int, 3),
     },
+    "archive": {
+        "page_size": (int, 0),
+    },
     "feeds": {
         "categories": (bool, True),
         "tags": (bool, True),
@@ -87,6 +90,7 @@ class Config:
     tag_slugs: Mapping[str, str] = field(default_factory=dict)
     author_slugs: Mapping[str, str] = field(default_factory=dict)
     families: tuple[str, ...] = ("category", "tag", "author")  # feed families built
+    archive_size: int = 0  # entries per RFC 5005 archive document; 0 = no archives
     websub_hub: str = ""  # WebSub hub URL; "" = no hub
     websub_timeout: float = 10.0
     websub_retries: int = 3
@@ -157,10 +161,17 @@ def parse_config(raw: Mapping[str, Any], name: str, base_dir: Path = Path(".")) 
         tag_slugs=maps["tag_slugs"],
         author_slugs=maps["author_slugs"],
         families=tuple(f for f, key in FAMILY_KEYS.items() if values[key]),
+        archive_size=_not_negative_int(values["page_size"], "[archive] page_size", name),
         websub_hub=_hub(values["hub"], name),
         websub_timeout=_timeout(values["timeout"], name),
         websub_retries=_positive(values["retries"], "[websub] retries", name),
     )
+
+
+def _not_negative_int(value: int, key: str, name: str) -> int:
+    if value < 0:
+        raise ConfigError(name, f"{key}: expected 0 (off) or a positive integer, got {value!r}")
+    return value
 
 
 def _hub(value: str, name: str) -> str:

@@ -96,6 +96,27 @@ class ChannelLinks(BaseExtension):  # type: ignore[misc]
         return feed
 
 
+FH_NS = "http://purl.org/syndication/history/1.0"
+
+
+class ArchiveMark(BaseExtension):  # type: ignore[misc]
+    """``<fh:archive/>``: this document is an RFC 5005 archive, not the current feed."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH_NS}
+
+    def _mark(self, parent: etree._Element) -> None:
+        etree.SubElement(parent, f"{{{FH_NS}}}archive")
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        self._mark(feed)
+        return feed
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        self._mark(feed[0])
+        return feed
+
+
 def render_feed(view: FeedView, fmt: str, config: Config, entries: EntryCache) -> bytes:
     """One feed document in one format ("rss" or "atom")."""
     fg = _generator(view, fmt, config)
@@ -115,6 +136,8 @@ def _generator(view: FeedView, fmt: str, config: Config) -> FeedGenerator:
         fg.register_extension("channellinks", ChannelLinks, BaseEntryExtension, atom=False, rss=True)
     else:
         fg.register_extension("atomlinks", BaseExtension, AtomLinks, atom=True, rss=False)
+    if view.archived:
+        fg.register_extension("archivemark", ArchiveMark, BaseEntryExtension)
     fg.id(f"tag:{config.domain},{TAG_DATE}:feed/{spec.path}")
     fg.title(spec.title)
     fg.author({"name": site_author(config).name})
@@ -124,7 +147,7 @@ def _generator(view: FeedView, fmt: str, config: Config) -> FeedGenerator:
             fg.channellinks.links.append({"href": href, "rel": rel, "type": _MIME[fmt]})
         else:
             fg.link(href=href, rel=rel, type=_MIME[fmt])
-    if config.websub_hub and view.page == 1 and view.size == config.items:
+    if config.websub_hub and view.page == 1 and view.size == config.items and not view.archived:
         if fmt == "rss":
             fg.channellinks.links.append({"href": config.websub_hub, "rel": "hub"})
         else:

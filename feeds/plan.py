@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from feeds.config import Config
 from feeds.models import Article
@@ -37,6 +38,7 @@ class FeedView:
     spec: FeedSpec
     size: int
     page: int = 1
+    archived: ClassVar[bool] = False  # an RFC 5005 archive document (ArchiveView)
 
     @property
     def items(self) -> tuple[Article, ...]:
@@ -67,12 +69,53 @@ class FeedView:
         in circles.
         """
         if self.page == 1:
+            if config.archive_size and self.size == config.items and self.spec.history:
+                newest = ArchiveView(self.spec, config.archive_size, 1)
+                return {"prev-archive": newest.url(config, fmt, newest.pages)}
             return {}
         links = {"first": self.url(config, fmt, 1), "last": self.url(config, fmt, self.pages)}
         links["previous"] = self.url(config, fmt, self.page - 1)
         if self.page < self.pages:
             links["next"] = self.url(config, fmt, self.page + 1)
         return links
+
+
+@dataclass(frozen=True)
+class ArchiveView(FeedView):
+    """Archive document ``page`` of a feed (RFC 5005 section 4).
+
+    The whole history in pages of ``size`` entries, numbered from 1 for the
+    oldest; a full page never changes again (it links only to the current
+    feed and to the page before it, never to a newer page).
+    """
+
+    archived: ClassVar[bool] = True
+
+    @property
+    def items(self) -> tuple[Article, ...]:
+        end = len(self.spec.history) - (self.page - 1) * self.size
+        return self.spec.history[max(0, end - self.size) : max(0, end)]  # newest first within the page
+
+    def url(self, config: Config, fmt: str, page: int | None = None) -> str:
+        return f"{config.feed_root}{self.spec.path}/archive/{self.page if page is None else page}.{fmt}"
+
+    def paging_links(self, config: Config, fmt: str) -> dict[str, str]:
+        links = {"current": self.spec.url(config, fmt)}
+        if self.page > 1:
+            links["prev-archive"] = self.url(config, fmt, self.page - 1)
+        return links
+
+
+ARCHIVE_FORMATS = ("rss", "atom")
+
+
+def archive_views(spec: FeedSpec, config: Config) -> dict[str, ArchiveView]:
+    """Output path -> archive document of ``spec``, when ``[archive] page_size`` is set."""
+    if not config.archive_size or not spec.history:
+        return {}
+    pages = ArchiveView(spec, config.archive_size).pages
+    return {f"{spec.path}/archive/{n}.{fmt}": ArchiveView(spec, config.archive_size, n)
+            for n in range(1, pages + 1) for fmt in ARCHIVE_FORMATS}
 
 
 def sort_articles(articles: Iterable[Article]) -> list[Article]:

@@ -15,7 +15,7 @@ from feeds.config import Config
 from feeds.index import render_index
 from feeds.models import Article
 from feeds.opml import newest_item, render_opml
-from feeds.plan import EPOCH, FORMATS, FeedSpec, FeedView, plan_feeds
+from feeds.plan import EPOCH, FORMATS, FeedSpec, FeedView, archive_views, plan_feeds
 
 if TYPE_CHECKING:
     from feeds.feed import EntryCache
@@ -50,8 +50,12 @@ def build_site(articles: Sequence[Article], config: Config) -> Site:
 
 
 def feed_views(specs: Sequence[FeedSpec], config: Config) -> dict[str, FeedView]:
-    """Output path -> the view it shows, for every feed file of a build."""
-    return {f"{spec.path}.{fmt}": spec.view(config.items) for spec in specs for fmt in FORMATS}
+    """Output path -> the view it shows, for every feed file of a build (archives too)."""
+    views: dict[str, FeedView] = {}
+    for spec in specs:
+        views.update({f"{spec.path}.{fmt}": spec.view(config.items) for fmt in FORMATS})
+        views.update(archive_views(spec, config))
+    return views
 
 
 def render_document(view: FeedView, fmt: str, config: Config, entries: EntryCache) -> bytes:

@@ -64,6 +64,14 @@ def create_app(config: Config | None = None) -> Flask:
     def family_feed(family: str, slug: str, fmt: str) -> Response:
         return _send(live, f"{family}/{slug}.{fmt}", paged=True)
 
+    @app.get("/all/archive/<int:number>.<fmt:fmt>")
+    def all_archive(number: int, fmt: str) -> Response:
+        return _send(live, f"all/archive/{number}.{fmt}")
+
+    @app.get("/<family:family>/<slug:slug>/archive/<int:number>.<fmt:fmt>")
+    def family_archive(family: str, slug: str, number: int, fmt: str) -> Response:
+        return _send(live, f"{family}/{slug}/archive/{number}.{fmt}")
+
     @app.get("/healthz")
     def healthz() -> Response:
         snapshot = live.current

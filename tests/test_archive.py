@@ -1,0 +1,94 @@
+"""RFC 5005 archived feeds: the complete history in pages that never change once full."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import feedparser
+from lxml import etree
+
+from feeds.build import build
+from feeds.config import Config
+from feeds.feed import FH_NS
+
+from .conftest import WriteArticle, make_config
+
+
+def add(write_article: WriteArticle, n: int) -> None:
+    write_article(f"a{n:02d}.md", title=f"第{n}篇", date=f"2021-07-{n:02d} 10:00:00", categories=("金融",))
+
+
+def parsed(path: Path) -> feedparser.FeedParserDict:
+    result = feedparser.parse(path.read_bytes())
+    assert not result.bozo, result.get("bozo_exception")
+    return result
+
+
+def links(path: Path) -> dict[str, str]:
+    return {link.rel: link.href for link in parsed(path).feed.links}
+
+
+def test_archive_pages_hold_the_whole_history(content: Path, tmp_path: Path, write_article: WriteArticle) -> None:
+    for n in range(1, 6):
+        add(write_article, n)
+    config = make_config(content, tmp_path / "out", items=2, archive_size=2)
+    build(config)
+    archive = config.output / "all" / "archive"
+    assert sorted(p.name for p in archive.iterdir() if p.suffix in (".atom", ".rss")) == [
+        "1.atom", "1.rss", "2.atom", "2.rss", "3.atom", "3.rss"]
+    titles = {n: [e.title for e in parsed(archive / f"{n}.atom").entries] for n in (1, 2, 3)}
+    assert titles == {1: ["第2篇", "第1篇"], 2: ["第4篇", "第3篇"], 3: ["第5篇"]}
+    assert links(config.output / "all.atom")["prev-archive"] == "https://news.example.com/all/archive/3.atom"
+    assert links(config.output / "all.rss")["prev-archive"] == "https://news.example.com/all/archive/3.rss"
+    page2 = links(archive / "2.atom")
+    assert page2["current"] == "https://news.example.com/all.atom"
+    assert page2["prev-archive"] == "https://news.example.com/all/archive/1.atom"
+    assert "next-archive" not in page2 and "prev-archive" not in links(archive / "1.atom")
+    for name in ("2.atom", "2.rss"):
+        root = etree.fromstring((archive / name).read_bytes())
+        assert root.find(f".//{{{FH_NS}}}archive") is not None
+    assert etree.fromstring((config.output / "all.atom").read_bytes()).find(f".//{{{FH_NS}}}archive") is None
+    assert (config.output / "category" / "finance" / "archive" / "3.rss").is_file()
+
+
+def test_full_pages_never_change(content: Path, tmp_path: Path, write_article: WriteArticle) -> None:
+    for n in range(1, 6):
+        add(write_article, n)
+    config = make_config(content, tmp_path / "out", items=2, archive_size=2)
+    build(config)
+    archive = config.output / "all" / "archive"
+    before = {p.name: p.read_bytes() for p in archive.iterdir()}
+    add(write_article, 6)  # fills page 3
+    build(config)
+    after = {p.name: p.read_bytes() for p in archive.iterdir()}
+    assert all(after[n] == before[n] for n in before if n.startswith(("1.", "2.")))
+    assert after["3.atom"] != before["3.atom"]
+    add(write_article, 7)  # opens page 4
+    report = build(config)
+    again = {p.name: p.read_bytes() for p in archive.iterdir()}
+    assert all(again[n] == after[n] for n in after if n.startswith(("1.", "2.", "3.")))
+    assert [e.title for e in parsed(archive / "4.atom").entries] == ["第7篇"]
+    assert not any(p.startswith("all/archive/3") for p in report.write.written)
+
+
+def test_app_serves_the_archives(config: Config, write_article: WriteArticle) -> None:
+    from feeds.web import create_app
+
+    for n in range(1, 4):
+        add(write_article, n)
+    archived = make_config(config.content, config.output, items=2, archive_size=2, reload_seconds=0)
+    build(archived)
+    client = create_app(archived).test_client()
+    for path in ("all/archive/1.atom", "all/archive/2.rss", "category/finance/archive/1.atom"):
+        response = client.get(f"/{path}")
+        assert response.status_code == 200, path
+        assert response.data == (archived.output / path).read_bytes()
+    assert client.get("/all/archive/9.atom").status_code == 404
+    assert client.get("/all/archive/x.atom").status_code == 404
+
+
+def test_no_archives_by_default(config: Config, write_article: WriteArticle) -> None:
+    add(write_article, 1)
+    build(config)
+    assert not (config.output / "all").exists()
+    assert "prev-archive" not in links(config.output / "all.atom")
