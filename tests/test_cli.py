@@ -140,3 +140,12 @@ def test_every_command_has_help(site: Path) -> None:
         result = run(site, command, "--help")
         assert result.returncode == 0
         assert "--config FILE" in result.stdout
+
+
+def test_readme_check_example_is_real_output() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"```\n\$ feeds check --content tests/data/fixture\n(.*?)```", readme, re.S)
+    assert found, "README.md has no `feeds check` example"
+    assert run(ROOT, "check", "--content", "tests/data/fixture").stdout == found.group(1)
