@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response
@@ -23,15 +24,27 @@ class FeedResponse(Response):
         return headers
 
 
-def send_resource(
-    resource: Resource, request_headers: Headers, ttl_minutes: int, extra: Mapping[str, str] | None = None
-) -> FeedResponse:
+@dataclass(frozen=True)
+class Answer:
+    """What to send for a Resource: the same for Flask and for the WSGI fast path."""
+
+    status: int  # 200 or 304
+    headers: dict[str, str]  # without Content-Type / Content-Length
+    body: bytes  # empty for a 304
+    media_type: str
+
+
+def answer(
+    resource: Resource, header: Callable[[str], str | None], ttl_minutes: int,
+    extra: Mapping[str, str] | None = None,
+) -> Answer:
     """200 with the best encoding the client accepts, or 304 if its copy is current.
 
-    ``extra`` headers (a WebSub ``Link``) go on both.
+    ``header(name)`` reads a request header; ``extra`` headers (a WebSub
+    ``Link``) go on both answers.
     """
     codings = [c for c in resource.variants if c != "identity"]
-    variant = resource.variants[pick_encoding(request_headers.get("Accept-Encoding"), codings)]
+    variant = resource.variants[pick_encoding(header("Accept-Encoding"), codings)]
     headers = {
         "ETag": variant.etag,
         "Last-Modified": http_date(resource.last_modified),
@@ -39,12 +52,21 @@ def send_resource(
         "Vary": "Accept-Encoding",
         **(extra or {}),
     }
-    if is_fresh(request_headers.get("If-None-Match"), request_headers.get("If-Modified-Since"),
-                variant.etag, resource.last_modified):
-        return FeedResponse(status=304, headers=headers)
+    if is_fresh(header("If-None-Match"), header("If-Modified-Since"), variant.etag, resource.last_modified):
+        return Answer(304, headers, b"", resource.media_type)
     if variant.encoding != "identity":
         headers["Content-Encoding"] = variant.encoding
-    return FeedResponse(variant.body, headers=headers, content_type=resource.media_type)
+    return Answer(200, headers, variant.body, resource.media_type)
+
+
+def send_resource(
+    resource: Resource, request_headers: Headers, ttl_minutes: int, extra: Mapping[str, str] | None = None
+) -> FeedResponse:
+    """``answer`` as a Flask response."""
+    sent = answer(resource, request_headers.get, ttl_minutes, extra)
+    if sent.status == 304:
+        return FeedResponse(status=304, headers=sent.headers)
+    return FeedResponse(sent.body, headers=sent.headers, content_type=sent.media_type)
 
 
 def plain(text: str, status: int, headers: Mapping[str, str] | None = None) -> FeedResponse:

@@ -7,18 +7,24 @@ Every answer comes from the current Snapshot, in memory: the same bytes
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 from feeds.config import Config, load_config
 from feeds.errors import ConfigError
 from feeds.negotiate import BadQuery, query_int
 from feeds.reload import LiveSite
-from feeds.respond import FeedResponse, plain, send_resource
+from feeds.respond import FeedResponse, answer, plain, send_resource
 from feeds.site import INDEX, OPML
 from feeds.snapshot import Resource, Snapshot
 
@@ -81,6 +87,7 @@ def create_app(config: Config | None = None) -> Flask:
         return plain("\n".join(lines), 200, {"Cache-Control": "no-store"})
 
     app.register_error_handler(HTTPException, _http_error)
+    app.wsgi_app = FastPath(app.wsgi_app, live)  # type: ignore[method-assign]
     return app
 
 
@@ -99,11 +106,53 @@ def _send(live: LiveSite, path: str, *, paged: bool = False) -> Response:
         return plain(str(exc), 400)
     if resource is None:
         return _not_found()
-    config = snapshot.config
-    extra = {}
-    if paged and config.websub_hub:  # WebSub discovery (section 4) in the headers too
-        extra["Link"] = f'<{config.websub_hub}>; rel="hub", <{config.feed_root}{path}>; rel="self"'
-    return send_resource(resource, request.headers, config.ttl_minutes, extra)
+    return send_resource(resource, request.headers, snapshot.config.ttl_minutes,
+                         _link(snapshot.config, path) if paged else None)
+
+
+def _link(config: Config, path: str) -> dict[str, str]:
+    """WebSub discovery (section 4) in the headers too, for a feed."""
+    if not config.websub_hub:
+        return {}
+    return {"Link": f'<{config.websub_hub}>; rel="hub", <{config.feed_root}{path}>; rel="self"'}
+
+
+_FEED = re.compile(r"^(all|(category|tag|author)/[a-z0-9]+(-[a-z0-9]+)*)\.(rss|atom|json)$")
+
+
+class FastPath:
+    """Plain GETs and HEADs of a built file, answered before Flask routes anything.
+
+    Feed readers poll the same few URLs all day; for those (no query string)
+    the answer is a dictionary lookup, the conditional-GET check and the
+    precomputed bytes, with exactly the headers the Flask route sends.
+    Everything else (pages, errors, /healthz) goes to the app.
+    """
+
+    def __init__(self, app: WSGIApplication, live: LiveSite) -> None:
+        self.app = app
+        self.live = live
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", "")
+        if method not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
+            return self.app(environ, start_response)
+        key = INDEX if path == "/" else path[1:]
+        snapshot = self.live.current
+        resource = snapshot.get(key)
+        if resource is None or not path.startswith("/"):
+            return self.app(environ, start_response)
+        self.live.watch()
+        extra = _link(snapshot.config, key) if _FEED.match(key) else None
+        sent = answer(resource, lambda name: environ.get("HTTP_" + name.upper().replace("-", "_")),
+                      snapshot.config.ttl_minutes, extra)
+        headers = list(sent.headers.items())
+        if sent.status == 304:
+            start_response("304 NOT MODIFIED", headers)
+            return []
+        headers += [("Content-Type", sent.media_type), ("Content-Length", str(len(sent.body)))]
+        start_response("200 OK", headers)
+        return [] if method == "HEAD" else [sent.body]
 
 
 def _find(snapshot: Snapshot, path: str) -> Resource | None:

@@ -580,11 +580,17 @@ def check_replies(replies: list[tuple[str, Reply]]) -> None:
 def raw_request(served: Server, request: bytes) -> int:
     """Send bytes as they are; the status code of the answer (0 if the server just closed)."""
     with socket.create_connection((served.host, served.port), timeout=30) as sock:
-        sock.sendall(request)
-        sock.shutdown(socket.SHUT_WR)  # no more bytes: a server waiting for a line end gets EOF
+        try:
+            sock.sendall(request)
+            sock.shutdown(socket.SHUT_WR)  # no more bytes: a server waiting for a line end gets EOF
+        except OSError:
+            pass  # the server answered and closed before reading it all (a 414/400): read that
         answer = b""
         while b"\r\n" not in answer:
-            chunk = sock.recv(4096)
+            try:
+                chunk = sock.recv(4096)
+            except ConnectionResetError:
+                chunk = b""
             if not chunk:
                 return 0
             answer += chunk
@@ -605,7 +611,8 @@ def raw_request(served: Server, request: bytes) -> int:
     b"GET /all.rss HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: " + b"\xff" * 50 + b"\r\n\r\n",
     b"GET /all.rss HTTP/9.9\r\nHost: x\r\n\r\n",
     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\0" * 64,
-])
+], ids=["long-url", "long-header", "many-headers", "method-foo", "trace", "options", "connect", "nul",
+        "traversal", "huge-limit", "bad-ims", "http-9.9", "tls-bytes"])
 def test_hostile_requests_get_a_4xx_or_a_correct_answer(served: Server, request_bytes: bytes) -> None:
     status = raw_request(served, request_bytes)
     assert status == 0 or 200 <= status < 500, status
