@@ -114,9 +114,11 @@ def build(
     with output_lock(config.output, lock_timeout):
         scanned = scan(config)
         stamp = folder_stamp((source, st) for source, _, st in scanned)
-        cache, notices = _open_cache(config, use_cache)
-        if cache is not None and not strict and _untouched(cache, stamp, config.output):
-            return _unchanged_report(cache, clock, time.perf_counter() - start)
+        head, notices = _open_cache(config, use_cache, entries=False)  # header and report only
+        if head is not None and not strict and _untouched(head, stamp, config.output):
+            return _unchanged_report(head, clock, time.perf_counter() - start)
+        cache, more = _open_cache(config, use_cache and head is not None)
+        notices += more
         known = cache.entries if cache is not None else None
         load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress)
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
@@ -134,12 +136,14 @@ def cache_folder(config: Config) -> Path:
     return config.cache if config.cache is not None else config.output / ".feeds-cache"
 
 
-def _open_cache(config: Config, use_cache: bool) -> tuple[Cache | None, tuple[str, ...]]:
+def _open_cache(
+    config: Config, use_cache: bool, *, entries: bool = True
+) -> tuple[Cache | None, tuple[str, ...]]:
     if not use_cache:
         return None, ()
     folder = cache_folder(config)
     try:
-        return load_cache(folder, config), ()
+        return load_cache(folder, config, entries=entries), ()
     except CacheError as exc:
         return None, (f"{folder}: warning: cache discarded: {exc}; doing a full build",)
 
