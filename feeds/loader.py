@@ -80,22 +80,32 @@ def iter_sources(content: Path, skip: Path | None = None) -> Iterator[tuple[str,
     so that they are reported) and ``skip`` (the output folder, when it lies
     inside the content folder).
     """
+    for source, entry in _walk(content, skip):
+        yield source, Path(entry.path)
+
+
+def _walk(content: Path, skip: Path | None) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """(relative path, DirEntry) of every non-hidden non-folder entry, in path order.
+
+    os.scandir, not os.walk + pathlib: a 100k-file folder is listed in a
+    fraction of the time.
+    """
     if not content.is_dir():
         raise ConfigError(str(content), "content folder does not exist or is not a folder")
     skip_real = os.path.realpath(skip) if skip is not None else None
-    for root, dirs, files in os.walk(content):
-        entered: list[str] = []
-        linked: list[str] = []
-        for d in sorted(dirs):
-            full = os.path.join(root, d)
-            if d.startswith(".") or (os.path.realpath(full) == skip_real and not os.path.islink(full)):
-                continue
-            (linked if os.path.islink(full) else entered).append(d)
-        dirs[:] = entered
-        for name in sorted(files + linked):
-            if not name.startswith("."):
-                path = Path(root, name)
-                yield path.relative_to(content).as_posix(), path
+    stack = [("", str(content))]
+    while stack:
+        prefix, folder = stack.pop()
+        with os.scandir(folder) as listing:
+            entries = sorted((e for e in listing if not e.name.startswith(".")), key=lambda e: e.name)
+        folders = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):  # a symlinked folder is yielded, and reported
+                if os.path.realpath(entry.path) != skip_real:
+                    folders.append((f"{prefix}{entry.name}/", entry.path))
+            else:
+                yield prefix + entry.name, entry
+        stack.extend(reversed(folders))
 
 
 def read_source(path: Path, source: str, root: str, limit: int) -> bytes:
@@ -179,12 +189,12 @@ def read_body(config: Config, article: Article) -> str:
 def scan(config: Config) -> list[tuple[str, Path, Stamp | None]]:
     """Every candidate file with its stamp, in path order; nothing is read."""
     out: list[tuple[str, Path, Stamp | None]] = []
-    for source, path in iter_sources(config.content, skip=config.output):
+    for source, entry in _walk(config.content, config.output):
         try:
-            info = path.stat()
-            out.append((source, path, Stamp(info.st_size, info.st_mtime_ns)))
+            info = entry.stat()
+            out.append((source, Path(entry.path), Stamp(info.st_size, info.st_mtime_ns)))
         except OSError:
-            out.append((source, path, None))
+            out.append((source, Path(entry.path), None))
     return out
 
 
