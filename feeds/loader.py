@@ -186,15 +186,18 @@ def read_body(config: Config, article: Article) -> str:
         return ""
 
 
-def scan(config: Config) -> list[tuple[str, Path, Stamp | None]]:
+Scanned = list[tuple[str, str, "Stamp | None"]]  # (source, path, stamp); paths as str: 100k Paths weigh
+
+
+def scan(config: Config) -> Scanned:
     """Every candidate file with its stamp, in path order; nothing is read."""
-    out: list[tuple[str, Path, Stamp | None]] = []
+    out: Scanned = []
     for source, entry in _walk(config.content, config.output):
         try:
             info = entry.stat()
-            out.append((source, Path(entry.path), Stamp(info.st_size, info.st_mtime_ns)))
+            out.append((source, entry.path, Stamp(info.st_size, info.st_mtime_ns)))
         except OSError:
-            out.append((source, Path(entry.path), None))
+            out.append((source, entry.path, None))
     return out
 
 
@@ -212,7 +215,7 @@ def parse_entry(path: Path, source: str, stamp: Stamp | None, config: Config, ro
 
 def load_articles(
     config: Config, *, cache: Mapping[str, FileEntry] | None = None, jobs: int = 1,
-    keep_bodies: bool = False, scanned: list[tuple[str, Path, Stamp | None]] | None = None,
+    keep_bodies: bool = False, scanned: Scanned | None = None,
     progress: Progress | None = None,
 ) -> LoadResult:
     """Every file of ``config.content``; bad files become findings.
@@ -230,7 +233,7 @@ def load_articles(
         if known is not None and known.stamp == stamp:
             entries[source] = known
         else:
-            todo.append((path, source, stamp))
+            todo.append((Path(path), source, stamp))
     for entry in _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent()):
         entries[entry.source] = entry
     ordered = tuple(entries[s] for s in sorted(entries))
