@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from feeds.config import Config
 from feeds.errors import FeedsError
-from feeds.loader import iter_sources, load_articles
+from feeds.loader import FileEntry, iter_sources, load_articles
 from feeds.site import build_site
 from feeds.snapshot import Snapshot
 
@@ -28,8 +28,23 @@ Loader = Callable[[Config], Snapshot]
 
 def load_snapshot(config: Config) -> Snapshot:
     """Read the content folder and render every file, in memory."""
-    load = load_articles(config)
-    return Snapshot(build_site(load.published, config), config)
+    return IncrementalLoader()(config)
+
+
+class IncrementalLoader:
+    """Loads Snapshots, parsing again only the files whose stamp changed since its last load.
+
+    A rebuild runs in the serving processes, so parsing less leaves more for readers.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, FileEntry] = {}
+
+    def __call__(self, config: Config) -> Snapshot:
+        load = load_articles(config, cache=self._entries)
+        snapshot = Snapshot(build_site(load.published, config), config)
+        self._entries = {e.source: e for e in load.entries}
+        return snapshot
 
 
 def content_signature(config: Config) -> Signature:
@@ -53,11 +68,11 @@ def content_signature(config: Config) -> Signature:
 class LiveSite:
     """Holds ``current``, the Snapshot every request reads, and keeps it fresh."""
 
-    def __init__(self, config: Config, load: Loader = load_snapshot) -> None:
+    def __init__(self, config: Config, load: Loader | None = None) -> None:
         self.config = config
-        self._load = load
+        self._load = load or IncrementalLoader()
         self._signature = content_signature(config)
-        self.current: Snapshot = load(config)  # a start-up failure is raised
+        self.current: Snapshot = self._load(config)  # a start-up failure is raised
         self.last_error: str | None = None
         self._stop = threading.Event()
         self._watching_pid: int | None = None

@@ -127,3 +127,20 @@ def test_one_thread_per_process_and_close_stops_it(quiet: Config, write_article:
         thread.join(timeout=5)
         assert not thread.is_alive()
     assert os.getpid() == site._watching_pid
+
+
+def test_rebuilds_parse_only_the_files_that_changed(config: Config, write_article: WriteArticle) -> None:
+    from feeds.reload import IncrementalLoader
+
+    write_article("a.md", title="一")
+    write_article("b.md", title="二")
+    loader = IncrementalLoader()
+    first = loader(config)
+    kept = dict(loader._entries)
+    write_article("b.md", title="二（更新）")
+    os.utime(config.content / "b.md", ns=(1, 1))  # a new stamp, whatever the clock did
+    second = loader(config)
+    assert loader._entries["a.md"] is kept["a.md"]  # reused, not parsed again
+    assert loader._entries["b.md"] is not kept["b.md"]
+    assert "二（更新）".encode() in second.get("all.rss").variants["identity"].body
+    assert first.get("all.rss") != second.get("all.rss")
