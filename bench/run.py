@@ -100,7 +100,7 @@ def versions(tool: FeedsTool, hugo: Path | None) -> dict[str, str]:
     return {
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "feeds": f"{tool.version()} (build flags found: {', '.join(flags) or 'neither --no-cache nor --jobs'})",
-        "hugo": f"{hugo_version(hugo)} ({hugo})" if hugo else "skipped",
+        "hugo": hugo_version(hugo) if hugo else "skipped",  # no machine path in RESULTS.md
         **tool_versions(),
         "GNU time": time_version(),
     }
