@@ -35,10 +35,10 @@ from feeds.cache import (
 from feeds.compress import COMPRESSORS
 from feeds.config import Config
 from feeds.errors import FeedsError
-from feeds.loader import LoadResult, Progress, load_articles, scan
+from feeds.loader import LoadResult, Progress, Stamp, load_articles, scan
 from feeds.models import Finding
 from feeds.output import WriteReport, output_lock, read_manifest, write_tree
-from feeds.plan import feed_names, plan_feeds
+from feeds.plan import FeedView, feed_names, plan_feeds
 from feeds.review import findings_of, future_findings, ordered
 from feeds.site import feed_views, render_files
 from feeds.slugs import natural_slugs
@@ -186,13 +186,12 @@ def _render_and_write(
     load: LoadResult, config: Config, slugs: Mapping[str, str], cache: Cache | None
 ) -> tuple[WriteReport, dict[str, Output]]:
     """Render the feeds whose fingerprint changed (and the index pages); write what differs."""
-    from feeds.feed import EntryCache  # imports feedgen only when a feed must be rendered
+    from feeds.entries import EntryCache
 
     specs = plan_feeds(load.published, config, slugs)
     stamps = {e.source: e.stamp for e in load.entries}
     prints = {
-        path: _fingerprint(config, path, [(a.source, stamps.get(a.source)) for a in view.items], view.spec.title)
-        for path, view in feed_views(specs, config).items()
+        path: _fingerprint(config, path, view, stamps) for path, view in feed_views(specs, config).items()
     }
     old = cache.outputs if cache is not None else {}
     fresh = {p for p, fp in prints.items() if _still_valid(old, p, fp, config.output)}
@@ -229,10 +228,13 @@ def _suffix_of(path: str) -> str:
     return next((s for s in _suffixes() if path.endswith(s)), "")
 
 
-def _fingerprint(config: Config, path: str, items: list[tuple[str, Any]], title: str) -> str:
-    digest = hashlib.sha256(f"{config_key(config)}\0{path}\0{title}".encode())
-    for source, stamp in items:
-        digest.update(f"\0{source}\0{stamp.size if stamp else -1}\0{stamp.mtime_ns if stamp else -1}".encode())
+def _fingerprint(config: Config, path: str, view: FeedView, stamps: Mapping[str, Stamp | None]) -> str:
+    """Everything a feed file's bytes depend on: config, title, links, and each item's file stamp."""
+    links = sorted(view.paging_links(config, path.rsplit(".", 1)[1]).items())  # prev-archive moves
+    digest = hashlib.sha256(f"{config_key(config)}\0{path}\0{view.spec.title}\0{links}".encode())
+    for article in view.items:
+        stamp = stamps.get(article.source)
+        digest.update(f"\0{article.source}\0{stamp.size if stamp else -1}\0{stamp.mtime_ns if stamp else -1}".encode())
     return digest.hexdigest()[:32]
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -13,47 +11,13 @@ from lxml import etree
 
 from feeds import __version__
 from feeds.config import Config
-from feeds.loader import read_body
-from feeds.models import Article, Author
+from feeds.entries import Entry, EntryCache, site_author
+from feeds.models import Article
 from feeds.parser import TAG_DATE
 from feeds.plan import FeedView
-from feeds.text import image_mime, sanitize_html, summarize
+from feeds.text import image_mime
 
 GENERATOR = ("feeds", __version__)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """What an item shows, computed once per article and shared by every feed."""
-
-    article: Article
-    content: str  # sanitised HTML, absolute URLs
-    summary: str  # plain text
-
-
-def prepare_entry(article: Article, body: str, config: Config) -> Entry:
-    summary = article.summary or summarize(body, config.summary_length)
-    return Entry(article, sanitize_html(body, article.link).strip(), summary)
-
-
-class EntryCache:
-    """Prepared entries by source path, for one render of many feeds.
-
-    ``body_of`` gives an article's body; by default the one it carries, or
-    its file read again when it was loaded without (``read_body``).
-    """
-
-    def __init__(self, config: Config, body_of: Callable[[Config, Article], str] = read_body) -> None:
-        self._config = config
-        self._body_of = body_of
-        self._entries: dict[str, Entry] = {}
-
-    def __call__(self, article: Article) -> Entry:
-        entry = self._entries.get(article.source)
-        if entry is None:
-            body = self._body_of(self._config, article)
-            entry = self._entries[article.source] = prepare_entry(article, body, self._config)
-        return entry
 
 
 class AtomLinks(BaseEntryExtension):  # type: ignore[misc]
@@ -191,10 +155,6 @@ def _rss_fields(fe: FeedEntry, entry: Entry, config: Config) -> None:
     # RSS readers treat <description> as HTML: escape the plain text once more.
     fe.description(html.escape(entry.summary, quote=False) or entry.article.title)
     fe.content(entry.content, type="html")
-
-
-def site_author(config: Config) -> Author:
-    return Author(config.author or config.title)
 
 
 def _atom_fields(fe: FeedEntry, entry: Entry) -> None:

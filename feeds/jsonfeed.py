@@ -31,11 +31,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from feeds.config import Config
+from feeds.entries import site_author
 from feeds.models import Article, Author
 from feeds.plan import FeedView
 
 if TYPE_CHECKING:
-    from feeds.feed import Entry, EntryCache
+    from feeds.entries import Entry, EntryCache
 
 VERSION = "https://jsonfeed.org/version/1.1"
 MIME = "application/feed+json"  # the 1.1 media type; readers also accept application/json
@@ -44,8 +45,6 @@ FORMAT = "json"  # the extension in the feed's URL
 
 def render_json(view: FeedView, config: Config, entries: EntryCache) -> bytes:
     """One JSON Feed 1.1 document for ``view`` (a page of a feed)."""
-    from feeds.feed import site_author  # feeds.feed imports feedgen: only when rendering
-
     site = site_author(config)
     title = view.spec.title
     feed: dict[str, Any] = {

@@ -9,16 +9,13 @@ from __future__ import annotations
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from feeds.config import Config
+from feeds.entries import EntryCache
 from feeds.index import render_index
 from feeds.models import Article
 from feeds.opml import newest_item, render_opml
 from feeds.plan import EPOCH, FORMATS, FeedSpec, FeedView, archive_views, plan_feeds
-
-if TYPE_CHECKING:
-    from feeds.feed import EntryCache
 
 INDEX = "index.html"
 OPML = "feeds.opml"
@@ -39,8 +36,6 @@ def render_site(articles: Sequence[Article], config: Config) -> dict[str, bytes]
 
 
 def build_site(articles: Sequence[Article], config: Config) -> Site:
-    from feeds.feed import EntryCache  # feedgen is imported only here
-
     specs = plan_feeds(articles, config)
     entries = EntryCache(config)
     files = render_files(specs, config, entries)

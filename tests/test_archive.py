@@ -92,3 +92,19 @@ def test_no_archives_by_default(config: Config, write_article: WriteArticle) -> 
     build(config)
     assert not (config.output / "all").exists()
     assert "prev-archive" not in links(config.output / "all.atom")
+
+
+def test_back_dated_article_moves_the_prev_archive_link(
+    content: Path, tmp_path: Path, write_article: WriteArticle
+) -> None:
+    for n in range(2, 6):
+        add(write_article, n)
+    config = make_config(content, tmp_path / "out", items=2, archive_size=2)
+    build(config)
+    assert links(config.output / "all.atom")["prev-archive"].endswith("/all/archive/2.atom")
+    add(write_article, 1)  # older than everything: the current feed's items stay the same
+    build(config)
+    assert links(config.output / "all.atom")["prev-archive"].endswith("/all/archive/3.atom")
+    fresh = make_config(content, tmp_path / "fresh", items=2, archive_size=2)
+    build(fresh, use_cache=False)
+    assert (config.output / "all.atom").read_bytes() == (fresh.output / "all.atom").read_bytes()

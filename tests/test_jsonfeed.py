@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feeds.config import Config
+from feeds.entries import EntryCache
 from feeds.errors import ArticleError
-from feeds.feed import EntryCache, render_feed
+from feeds.feed import render_feed
 from feeds.jsonfeed import VERSION, render_json, rfc3339
 from feeds.models import Article
 from feeds.parser import parse_article
