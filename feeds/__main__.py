@@ -1,0 +1,5 @@
+"""`python -m feeds build` works like `feeds build`."""
+
+from feeds.cli import main
+
+raise SystemExit(main())
