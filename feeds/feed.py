@@ -148,10 +148,9 @@ def _add_entry(fg: FeedGenerator, entry: Entry, fmt: str, config: Config) -> Non
 
 def _rss_fields(fe: FeedEntry, entry: Entry, config: Config) -> None:
     fe.link(href=entry.article.link)
-    author = entry.article.author or site_author(config)
-    fe.dc.dc_creator(author.name)
-    if author.email:
-        fe.author(name=author.name, email=author.email)
+    # dc:creator only: RSS <author> needs an e-mail, and both at once is
+    # "DuplicateItemSemantics" to the W3C validator.
+    fe.dc.dc_creator((entry.article.author or site_author(config)).name)
     # RSS readers treat <description> as HTML: escape the plain text once more.
     fe.description(html.escape(entry.summary, quote=False) or entry.article.title)
     fe.content(entry.content, type="html")

@@ -149,11 +149,22 @@ def plan_feeds(
 
     ``known_slugs`` (name -> ``slugify(name)``) spares computing them again.
     """
-    ordered = sort_articles(a for a in articles if not a.draft)
+    ordered = _unique_ids(sort_articles(a for a in articles if not a.draft))
     specs = [FeedSpec("all", "", "all", config.title, tuple(ordered))]
     for family in config.families:
         specs += _family(ordered, family, config, known_slugs)
     return tuple(specs)
+
+
+def _unique_ids(ordered: list[Article]) -> list[Article]:
+    """The newest article of each id: a feed must never repeat an id (readers merge them)."""
+    seen: set[str] = set()
+    unique = []
+    for article in ordered:
+        if article.id not in seen:
+            seen.add(article.id)
+            unique.append(article)
+    return unique
 
 
 def _family(

@@ -63,7 +63,8 @@ def _duplicates(articles: Sequence[Article]) -> Iterator[Finding]:
     for ident, sources in by_id.items():
         for src in sources if len(sources) > 1 else ():
             others = ", ".join(s for s in sources if s != src)
-            yield Finding(src, "warning", "duplicate-id", f"id {ident!r} is also used by {others}")
+            yield Finding(src, "warning", "duplicate-id",
+                          f"id {ident!r} is also used by {others}; feeds carry only the newest of them")
     for (title, _), sources in by_title.items():
         for src in sources if len(sources) > 1 else ():
             others = ", ".join(s for s in sources if s != src)

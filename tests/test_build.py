@@ -166,3 +166,17 @@ def test_empty_content_keeps_published_feeds(config: Config, write_article: Writ
     assert published_files(config.output) == before
     build(config, allow_empty=True)
     assert b"<item>" not in (config.output / "all.rss").read_bytes()
+
+
+def test_a_repeated_id_is_published_once(config: Config, write_article: WriteArticle) -> None:
+    """Copying a post copies its id: the feeds keep the newest, check warns about both."""
+    for name, date in (("old.md", "2021-07-01"), ("new.md", "2021-07-02")):
+        write_article(name, text=f"---\ntitle: {name}\ndate: {date}\nid: urn:uuid:1\ncategories: [金融]\n"
+                                 "author: a\n---\n<p>x</p>\n")
+    report = build(config)
+    for path in ("all.rss", "all.atom", "category/finance.rss"):
+        entries = feedparser.parse((config.output / path).read_bytes()).entries
+        assert [e.title for e in entries] == ["new.md"], path
+    assert [(f.file, f.code) for f in report.findings] == [("new.md", "duplicate-id"), ("old.md", "duplicate-id")]
+    assert report.findings[0].message == (
+        "id 'urn:uuid:1' is also used by old.md; feeds carry only the newest of them")
