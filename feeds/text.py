@@ -17,7 +17,7 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 if TYPE_CHECKING:
     import nh3
@@ -250,7 +250,9 @@ def absolute_url(url: str, base: str) -> str | None:
     """``url`` as an absolute http(s) URL, resolved against ``base``.
 
     ``//host/x`` takes the scheme of ``base``. None when ``url`` is blank,
-    malformed, or not http(s) (``javascript:``, ``data:`` …).
+    malformed, or not http(s) (``javascript:``, ``data:`` …). Spaces and
+    non-ASCII characters (``/图片/a.jpg``) are percent-encoded: feed
+    validators and many readers want URIs, not IRIs.
     """
     value = strip_illegal_xml(url).strip()
     if not value:
@@ -260,10 +262,16 @@ def absolute_url(url: str, base: str) -> str | None:
     joined = _join(value, base, _HTTP)
     if joined is None or not _has_host(joined):
         return None
-    return joined
+    return uri(joined)
 
 
-_PLAIN_HTTP = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s\\]*)?$")
+def uri(iri: str) -> str:
+    """``iri`` with spaces, non-ASCII and other unsafe characters percent-encoded (no double encoding)."""
+    return quote(iri, safe=_URI_SAFE)
+
+
+_URI_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+_PLAIN_HTTP = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?$")
 
 
 def has_text(html: str) -> bool:

@@ -337,3 +337,13 @@ def test_image_mime(url: str, expected: str) -> None:
 )
 def test_image_mime_default(url: str) -> None:
     assert image_mime(url, "image/jpeg") == "image/jpeg"
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://img.example.com/图片/a b.jpg", "https://img.example.com/%E5%9B%BE%E7%89%87/a%20b.jpg"),
+    ("/images/中.png", "https://news.example.com/images/%E4%B8%AD.png"),
+    ("https://x.cn/a%20b.png?x=1&y=2", "https://x.cn/a%20b.png?x=1&y=2"),
+    ("https://x.cn/a\\b", "https://x.cn/a%5Cb"),
+])
+def test_absolute_urls_are_uris_not_iris(url: str, expected: str) -> None:
+    assert absolute_url(url, "https://news.example.com/2021/07/10/a/") == expected
