@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import reprlib
+import sys
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -240,7 +241,7 @@ def _names(value: Any, key: str, source: str, *, nested: bool) -> tuple[str, ...
                 raise ArticleError(
                     source, f"{key}: expected names or lists of names, got {_show(name)}", "bad-field"
                 )
-            text = plain_text(str(name))
+            text = sys.intern(plain_text(str(name)))  # a few names, shared by 100k articles
             if text:
                 out.setdefault(text, None)
     return tuple(out)
@@ -250,7 +251,7 @@ def _author(value: Any, source: str) -> Author | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return Author(plain_text(value)) if plain_text(value) else None
+        return Author(sys.intern(plain_text(value))) if plain_text(value) else None
     if isinstance(value, dict):
         raw_name, raw_email = value.get("name"), value.get("email")
         if isinstance(raw_name, str) and (raw_email is None or isinstance(raw_email, str)):
@@ -320,6 +321,8 @@ def _images(meta: Mapping[str, Any], link: str, source: str) -> tuple[str | None
         if value is not None and not isinstance(value, str):
             raise ArticleError(source, f"{key}: expected a URL, got {_show(value)}", "bad-field")
         found.append(absolute_url(strip_illegal_xml(value), link) if value else None)
+    if found[0] is not None and found[0] == found[1]:
+        return found[0], found[0]  # one string object, not two equal ones
     return found[0], found[1]
 
 
