@@ -15,9 +15,9 @@ from feeds.models import Finding
 from feeds.review import LEVELS, findings_of
 
 
-def collect_findings(config: Config, now: datetime | None = None) -> list[Finding]:
+def collect_findings(config: Config, now: datetime | None = None, jobs: int = 1) -> list[Finding]:
     """Every finding of ``config.content``: what a build reports, plus info."""
-    return findings_of(load_articles(config), config, now or datetime.now(UTC))
+    return findings_of(load_articles(config, jobs=jobs), config, now or datetime.now(UTC))
 
 
 def exit_code(findings: Sequence[Finding]) -> int:
@@ -54,8 +54,10 @@ def _total(findings: Sequence[Finding]) -> str:
     return f"{files} file{'s' if files != 1 else ''} with findings: {counts}"
 
 
-def run_check(config: Config, *, as_json: bool, out: TextIO, now: datetime | None = None) -> int:
-    findings = collect_findings(config, now)
+def run_check(
+    config: Config, *, as_json: bool, out: TextIO, now: datetime | None = None, jobs: int = 1
+) -> int:
+    findings = collect_findings(config, now, jobs)
     text = format_json(findings) if as_json else format_table(findings, config.content.as_posix())
     print(text, file=out)
     return exit_code(findings)

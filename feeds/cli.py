@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="report problems in the articles; write nothing")
     _common(c)
     c.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    c.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
+                   help="worker processes for parsing (default: the number of CPUs)")
     c.set_defaults(run=_run_check, output=None)
     s = sub.add_parser("serve", help="serve the feeds over HTTP (development server)")
     _common(s)
@@ -143,7 +145,7 @@ def _finding_line(finding: Finding, config: Config) -> str:
 def _run_check(args: argparse.Namespace, config: Config) -> int:
     from feeds.check import run_check
 
-    return run_check(config, as_json=args.json, out=sys.stdout)
+    return run_check(config, as_json=args.json, out=sys.stdout, jobs=args.jobs)
 
 
 def _run_serve(args: argparse.Namespace, config: Config) -> int:
