@@ -42,7 +42,8 @@ _MONTHS = {
 _ZONE = r"(?P<zone>[+-](?:[0-9]{2}(?::?[0-9]{2}){0,2}|[0-9])|[A-Za-z]{1,5})"
 _OFFSET = re.compile(r"([+-])([0-9]{1,2}):?([0-9]{2})?:?([0-9]{2})?")
 _CLOCK = r"(?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:[.,](?P<F>[0-9]+))?)?"
-_EPOCH_TEXT = re.compile(r"[0-9]{9,11}")
+_EPOCH_TEXT = re.compile(r"[0-9]{9,13}")
+_MILLIS = (10**11, 10**14)  # seconds would be years 5138 and later: these are milliseconds (JavaScript)
 _NUMERIC = re.compile(  # 2021-07-14T08:15:00+08:00, 2021/7/10 21:41, 2021.07.10
     r"(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})"
     rf"(?:(?:[Tt]|\s+){_CLOCK}(?:\s*{_ZONE})?)?"
@@ -133,6 +134,9 @@ def _quote(value: object) -> str:
 
 
 def _from_epoch(seconds: int) -> datetime:
+    """Unix epoch seconds; 12 to 14 digits are milliseconds, as JavaScript writes them."""
+    if _MILLIS[0] <= seconds < _MILLIS[1]:
+        return _EPOCH + timedelta(milliseconds=seconds)
     if not _MIN_EPOCH <= seconds <= _MAX_EPOCH:
         raise _Reject("out of range: years 1..9999")
     return _EPOCH + timedelta(seconds=seconds)
