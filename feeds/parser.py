@@ -250,6 +250,8 @@ def _names(value: Any, key: str, source: str, *, nested: bool) -> tuple[str, ...
 def _author(value: Any, source: str) -> Author | None:
     if value is None:
         return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = "、".join(n for n in (plain_text(v) for v in value) if n)  # several authors: one byline
     if isinstance(value, str):
         return Author(sys.intern(plain_text(value))) if plain_text(value) else None
     if isinstance(value, dict):
@@ -258,7 +260,8 @@ def _author(value: Any, source: str) -> Author | None:
             email = plain_text(raw_email or "") or None
             return Author(plain_text(raw_name), email) if plain_text(raw_name) else None
     raise ArticleError(
-        source, f"author: expected a name or a mapping with name and email, got {_show(value)}", "bad-field"
+        source, f"author: expected a name, a list of names or a mapping with name and email, got {_show(value)}",
+        "bad-field"
     )
 
 

@@ -128,7 +128,7 @@ def test_illegal_xml_characters_removed_with_a_warning(config: Config) -> None:
         ("---\ntitle: t\ndate: 2021-07-10\ncategories: {a: 1}\n---\n",
          "a.md: categories: expected names or lists of names, got {'a': 1}"),
         ("---\ntitle: t\ndate: 2021-07-10\nauthor: [1]\n---\n",
-         "a.md: author: expected a name or a mapping with name and email, got [1]"),
+         "a.md: author: expected a name, a list of names or a mapping with name and email, got [1]"),
         ("---\ntitle: t\ndate: 2021-07-10\npublished: maybe\n---\n",
          "a.md: published: expected true or false, got 'maybe'"),
     ],
@@ -167,3 +167,7 @@ def test_parse_article_returns_or_raises_our_error(text: str) -> None:
     for candidate in (text, "---\n" + text + "\n---\n", "---\ntitle: t\ndate: 2021-07-10\n" + text + "\n---\n"):
         with contextlib.suppress(ArticleError):
             parse_article(candidate, "f.md", cfg)
+
+
+def test_several_authors_make_one_byline(config: Config) -> None:
+    assert parse(config, "title: t\ndate: 2021-07-10\nauthor: [张三, ' 李四 ']").author == Author("张三、李四")
