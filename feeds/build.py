@@ -12,10 +12,10 @@ A cache that cannot be read is discarded with a notice, never trusted.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,6 +121,7 @@ def build(
         notices += more
         known = cache.entries if cache is not None else None
         load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress)
+        del scanned  # 100k paths and stamps: free them before rendering
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
         slugs = natural_slugs(feed_names(load.published, config), cache.slugs if cache else {})
         written, outputs = _render_and_write(load, config, slugs, cache)
@@ -195,10 +196,11 @@ def _render_and_write(
     }
     old = cache.outputs if cache is not None else {}
     fresh = {p for p, fp in prints.items() if _still_valid(old, p, fp, config.output)}
-    files = render_files(specs, config, EntryCache(config), only=set(prints) - fresh)
-    files.update(compressed(files))
+    rendered = render_files(specs, config, EntryCache(config), only=set(prints) - fresh)
     kept = fresh | {p + suffix for p in fresh for suffix in _suffixes()}
-    written = write_tree(files, config.output, keep=kept)
+    with ThreadPoolExecutor(max_workers=len(COMPRESSORS)) as pool:
+        files = WithCopies(rendered, pool)
+        written = write_tree(files, config.output, keep=kept)
     outputs = {}
     for path in sorted(set(files) | kept):
         info = (config.output / path).stat()
@@ -206,18 +208,36 @@ def _render_and_write(
     return written, outputs
 
 
-def compressed(files: Mapping[str, bytes]) -> dict[str, bytes]:
-    """``.gz`` (and ``.br``) copies of every file, byte-stable across builds.
+class WithCopies(Mapping[str, bytes]):
+    """``files`` plus their ``.gz`` (and ``.br``) copies, byte-stable across builds.
 
-    zlib and brotli release the GIL, so threads use every core.
+    A copy is compressed when the writer asks for it, all the copies of one
+    file at once in threads (zlib and brotli release the GIL), so a build
+    never holds more than one file's copies in memory.
     """
-    from concurrent.futures import ThreadPoolExecutor
 
-    jobs = [(path + SUFFIXES[coding], compress, data)
-            for path, data in files.items() for coding, compress in COMPRESSORS.items()]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        done = pool.map(lambda job: job[1](job[2]), jobs)
-        return {job[0]: data for job, data in zip(jobs, done, strict=True)}
+    def __init__(self, files: Mapping[str, bytes], pool: Executor) -> None:
+        self._files = files
+        self._pool = pool
+        self._pending: dict[str, Future[bytes]] = {}
+        self._keys = set(files) | {p + suffix for p in files for suffix in _suffixes()}
+
+    def __getitem__(self, path: str) -> bytes:
+        if path in self._files:
+            return self._files[path]
+        if path not in self._keys:
+            raise KeyError(path)
+        if path not in self._pending:
+            base = path.removesuffix(_suffix_of(path))
+            for coding, compress in COMPRESSORS.items():
+                self._pending[base + SUFFIXES[coding]] = self._pool.submit(compress, self._files[base])
+        return self._pending.pop(path).result()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def _suffixes() -> list[str]:
