@@ -59,6 +59,10 @@ _CHINESE = re.compile(  # 2021年7月10日 21:41, 2021年07月10日21时41分
     r"(?:分(?:\s*(?P<s>[0-9]{1,2})\s*秒)?)?)?))?"
 )
 _COMMENT = re.compile(r"\s*[(（][^()（）]*[)）]$")  # "+0800 (CST)", "（周六）"
+_WEEKDAY = re.compile(r"\s*(?:星期|周|礼拜|禮拜)[一二三四五六日天七]\s*")  # "2021年7月10日 星期六 21:41"
+_ZONE_NAME = re.compile(r"(?<=[0-9Z])\[[A-Za-z_/+-]+\]$")  # RFC 9557: "…+08:00[Asia/Shanghai]"
+_HALF_DAY = re.compile(r"(上午|早上|早晨|凌晨|中午|下午|晚上|傍晚|夜间)\s*([0-9]{1,2})(?=\s*[:：点點时時])")
+_AFTERNOON = {"中午", "下午", "晚上", "傍晚", "夜间"}
 _GMT_PLUS = re.compile(r"\b(?:GMT|UTC|UT)\s*(?=[+-][0-9])", re.IGNORECASE)  # dateutil: GMT+8 is UTC-8
 _YEAR4 = re.compile(r"(?<![0-9])[0-9]{4}(?![0-9])")
 _WORD = re.compile(r"[A-Za-z]+")
@@ -142,9 +146,26 @@ def _from_epoch(seconds: int) -> datetime:
     return _EPOCH + timedelta(seconds=seconds)
 
 
+def _clean(text: str) -> str:
+    """Drop what Chinese sites add around a date: comments, weekdays, zone names, 上午/下午."""
+    text = _ZONE_NAME.sub("", _COMMENT.sub("", text))
+    text = _WEEKDAY.sub(" ", text).strip()
+    return _HALF_DAY.sub(_twenty_four_hour, text)
+
+
+def _twenty_four_hour(match: re.Match[str]) -> str:
+    """``下午9`` -> ``21``, ``中午12`` -> ``12``, ``凌晨12`` -> ``0``: the hour on a 24-hour clock."""
+    hour = int(match.group(2))
+    if match.group(1) in _AFTERNOON:
+        hour = hour + 12 if hour < 12 and not (match.group(1) == "中午" and hour >= 11) else hour
+    elif hour == 12:
+        hour = 0
+    return f" {hour:02d}"
+
+
 def _parse_text(text: str, tz: tzinfo) -> datetime:
     """Try the fast regex forms, then dateutil for English month names."""
-    text = _COMMENT.sub("", text)
+    text = _clean(text)
     if _EPOCH_TEXT.fullmatch(text):
         return _from_epoch(int(text))
     for pattern, build in _FAST:

@@ -363,3 +363,21 @@ def test_any_yaml_value_gives_utc_or_date_error(value: object, tz: tzinfo) -> No
 @pytest.mark.parametrize("value", [1626745200000, "1626745200000", 1626745200, "1626745200"])
 def test_epoch_milliseconds_as_javascript_writes_them(value: object) -> None:
     assert parse_date(value, ZoneInfo("Asia/Shanghai")) == datetime(2021, 7, 20, 1, 40, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("text", "local"), [
+    ("2021-07-10 21:41:00 星期六", (2021, 7, 10, 21, 41)),
+    ("2021年7月10日 星期六 21:41", (2021, 7, 10, 21, 41)),
+    ("周六 2021-07-10", (2021, 7, 10, 0, 0)),
+    ("2021-07-10T21:41:00+08:00[Asia/Shanghai]", (2021, 7, 10, 21, 41)),
+    ("2021-07-10 下午9:41", (2021, 7, 10, 21, 41)),
+    ("2021年7月10日 下午9点41分", (2021, 7, 10, 21, 41)),
+    ("2021年7月10日 晚上11:05", (2021, 7, 10, 23, 5)),
+    ("2021年7月10日 中午12:30", (2021, 7, 10, 12, 30)),
+    ("2021年7月10日 凌晨12:30", (2021, 7, 10, 0, 30)),
+    ("2021/07/10 上午 9:41", (2021, 7, 10, 9, 41)),
+    ("2021-07-10 下午13:00", (2021, 7, 10, 13, 0)),
+])
+def test_what_chinese_sites_add_around_dates(text: str, local: tuple[int, ...]) -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    assert parse_date(text, tz) == datetime(*local, tzinfo=tz).astimezone(UTC)
