@@ -111,11 +111,11 @@ def _generator(view: FeedView, fmt: str, config: Config) -> FeedGenerator:
             fg.channellinks.links.append({"href": href, "rel": rel, "type": _MIME[fmt]})
         else:
             fg.link(href=href, rel=rel, type=_MIME[fmt])
-    if config.websub_hub and view.page == 1 and view.size == config.items and not view.archived:
-        if fmt == "rss":
-            fg.channellinks.links.append({"href": config.websub_hub, "rel": "hub"})
-        else:
-            fg.link(href=config.websub_hub, rel="hub")
+    hub = view.hub(config)
+    if hub and fmt == "rss":
+        fg.channellinks.links.append({"href": hub, "rel": "hub"})
+    elif hub:
+        fg.link(href=hub, rel="hub")
     fg.link(href=config.base_url, rel="alternate", type="text/html")  # last: RSS <link>
     fg.description(config.description or config.title)
     fg.language(config.language)

@@ -65,9 +65,8 @@ def render_json(view: FeedView, config: Config, entries: EntryCache) -> bytes:
 
 def _hubs(view: FeedView, config: Config) -> list[dict[str, str]]:
     """JSON Feed's WebSub hub, on the feed itself only (as in RSS and Atom)."""
-    if config.websub_hub and view.page == 1 and view.size == config.items and not view.archived:
-        return [{"type": "WebSub", "url": config.websub_hub}]
-    return []
+    hub = view.hub(config)
+    return [{"type": "WebSub", "url": hub}] if hub else []
 
 
 def _item(entry: Entry, site: Author) -> dict[str, Any]:

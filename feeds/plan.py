@@ -61,6 +61,14 @@ class FeedView:
         query += [f"page={page}"] if page > 1 else []
         return self.spec.url(config, fmt) + ("?" + "&".join(query) if query else "")
 
+    def is_feed(self, config: Config) -> bool:
+        """The feed itself, as the build writes it: not a page, not an archive."""
+        return self.page == 1 and self.size == config.items and not self.archived
+
+    def hub(self, config: Config) -> str | None:
+        """The WebSub hub to advertise: on the feed itself only, whose URL is what gets pinged."""
+        return config.websub_hub if config.websub_hub and self.is_feed(config) else None
+
     def paging_links(self, config: Config, fmt: str) -> dict[str, str]:
         """RFC 5005 paged-feed links, for pages after the first only.
 
@@ -69,7 +77,7 @@ class FeedView:
         in circles.
         """
         if self.page == 1:
-            if config.archive_size and self.size == config.items and self.spec.history:
+            if config.archive_size and self.is_feed(config) and self.spec.history:
                 newest = ArchiveView(self.spec, config.archive_size, 1)
                 return {"prev-archive": newest.url(config, fmt, newest.pages)}
             return {}
