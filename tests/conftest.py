@@ -13,6 +13,14 @@ from feeds.config import Config
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 DATA = Path(__file__).resolve().parent / "data"
+# Content-Type the app (and the README's nginx snippet) must send, by file extension.
+TYPES = {
+    "rss": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json",
+    "opml": "text/x-opml; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
 
 
 def make_config(content: Path, output: Path, **overrides: object) -> Config:

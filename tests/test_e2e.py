@@ -32,7 +32,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from .conftest import ROOT, SEEDS
+from .conftest import ROOT, SEEDS, TYPES
 
 HAS_BROTLI = importlib.util.find_spec("brotli") is not None
 TTL_MINUTES = 15
@@ -54,13 +54,6 @@ items = 5
 ttl_minutes = {TTL_MINUTES}
 reload_seconds = 0.2
 """
-TYPES = {
-    "rss": "application/rss+xml; charset=utf-8",
-    "atom": "application/atom+xml; charset=utf-8",
-    "json": "application/feed+json",
-    "opml": "text/x-opml; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-}
 ACCESS_FORMAT = '%(m)s %(U)s %(s)s "%(a)s"'
 
 

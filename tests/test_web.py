@@ -24,16 +24,9 @@ from feeds.reload import LiveSite
 from feeds.site import render_site
 from feeds.web import create_app
 
-from .conftest import ARTICLE, WriteArticle, make_config
+from .conftest import ARTICLE, TYPES, WriteArticle, make_config
 
 HAS_BROTLI = importlib.util.find_spec("brotli") is not None
-TYPES = {
-    "rss": "application/rss+xml; charset=utf-8",
-    "atom": "application/atom+xml; charset=utf-8",
-    "json": "application/feed+json",
-    "opml": "text/x-opml; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-}
 ARTICLES = [  # name, title, date (site time), categories
     ("a1.md", "第一篇", "2021-07-01 10:00:00", ("金融",)),
     ("a2.md", "第二篇", "2021-07-02 10:00:00", ("金融", "股市")),
