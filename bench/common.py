@@ -6,10 +6,12 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -28,6 +30,15 @@ class Sample:
     wall: float  # seconds, time.perf_counter around the process
     cpu: float  # user + system seconds
     rss_kb: int  # peak resident set size of the largest single process, KiB
+
+
+def run_main(main: Callable[[], int]) -> NoReturn:
+    """Exit with ``main()``'s code; a BenchError is one line on stderr and exit 1."""
+    try:
+        raise SystemExit(main())
+    except BenchError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def say(line: str) -> None:

@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -35,7 +34,7 @@ from typing import Any
 
 import feedparser
 from builds import write_config
-from common import REPO, WORK, BenchError, remove_tree, say
+from common import REPO, WORK, BenchError, remove_tree, run_main, say
 from corpus import ensure_corpus, generator_path, newest_first
 from lxml import etree
 from serving import HOST, fetch, free_port, gunicorn_command, running
@@ -558,8 +557,4 @@ def report(run: Run) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except BenchError as exc:
-        print(f"bench: error: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+    run_main(main)

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from builds import FeedsTool, SizeResult, bench_size
-from common import BENCH, CORPORA, WORK, BenchError, ensure_gnu_time, say
+from common import BENCH, CORPORA, WORK, BenchError, ensure_gnu_time, run_main, say
 from corpus import ensure_corpus, generator_path, working_copy
 from hugosite import ensure_hugo_site, find_hugo, hugo_version
 from report import Report, summary_lines, time_version, write
@@ -177,8 +177,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except BenchError as exc:
-        print(f"bench: error: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+    run_main(main)
