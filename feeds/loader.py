@@ -108,11 +108,17 @@ def _walk(content: Path, skip: Path | None) -> Iterator[tuple[str, os.DirEntry[s
         stack.extend(reversed(folders))
 
 
-def read_source(path: Path, source: str, root: str, limit: int) -> bytes:
-    """The bytes of one article file, or an ArticleError saying why not."""
-    _check_link(path, source, root)
+def read_source(path: str, source: str, root: str, limit: int) -> bytes:
+    """The bytes of one article file (at most ``limit``), or an ArticleError saying why not.
+
+    One lstat and one open for a plain file; a symlink is resolved and
+    checked first. O_NONBLOCK: a FIFO swapped in after the check cannot block.
+    """
     try:
-        info = path.stat()
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            _check_link(path, source, root)
+            info = os.stat(path)
     except OSError as exc:
         raise _stat_error(exc, path, source) from None
     if stat.S_ISDIR(info.st_mode):
@@ -120,25 +126,39 @@ def read_source(path: Path, source: str, root: str, limit: int) -> bytes:
     if not stat.S_ISREG(info.st_mode):
         raise ArticleError(source, "not a regular file (a FIFO, socket or device)", "not-a-file")
     try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            data = _read_up_to(fd, limit + 1, info.st_size)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise ArticleError(source, f"cannot read: {exc.strerror or exc}", "unreadable") from exc
     return _checked(data[:limit] if len(data) > limit else data, source, truncated=len(data) > limit)
 
 
-def _check_link(path: Path, source: str, root: str) -> None:
-    if not path.is_symlink():
-        return
+def _read_up_to(fd: int, most: int, size: int) -> bytes:
+    """Up to ``most`` bytes from ``fd``; ``size`` (from stat) sizes the reads."""
+    parts: list[bytes] = []
+    left = most
+    while left > 0:
+        chunk = os.read(fd, min(left, max(size + 1, 1 << 16)))
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _check_link(path: str, source: str, root: str) -> None:
     real = os.path.realpath(path)
     if os.path.commonpath([real, root]) != root:
         raise ArticleError(source, "symlink points outside the content folder (not followed)", "symlink-outside")
 
 
-def _stat_error(exc: OSError, path: Path, source: str) -> ArticleError:
+def _stat_error(exc: OSError, path: str, source: str) -> ArticleError:
     if exc.errno == errno.ELOOP:
         return ArticleError(source, "symlink loop", "broken-symlink")
-    if exc.errno == errno.ENOENT and path.is_symlink():
+    if exc.errno == errno.ENOENT and os.path.islink(path):
         return ArticleError(source, "broken symlink", "broken-symlink")
     return ArticleError(source, f"cannot read: {exc.strerror or exc}", "unreadable")
 
@@ -163,10 +183,10 @@ def _partial_utf8_tail(data: bytes) -> int:
     return 0
 
 
-def load_article(path: Path, source: str, config: Config, root: str) -> Article:
+def load_article(path: str, source: str, config: Config, root: str, *, keep_body: bool = True) -> Article:
     """Read, decode and parse one file; every failure is an ArticleError."""
     text, notes = decode_article(read_source(path, source, root, _read_limit(config)), source)
-    article = parse_article(text, source, config)
+    article = parse_article(text, source, config, keep_body=keep_body)
     return replace(article, warnings=notes + article.warnings) if notes else article
 
 
@@ -178,7 +198,7 @@ def read_body(config: Config, article: Article) -> str:
     """The body of an article read again from its file ("" if it is gone)."""
     if article.body is not None:
         return article.body
-    path = config.content / article.source
+    path = os.path.join(config.content, article.source)
     try:
         data = read_source(path, article.source, os.path.realpath(config.content), _read_limit(config))
         return parse_body(decode_article(data, article.source)[0], article.source, config, article.link)
@@ -201,15 +221,13 @@ def scan(config: Config) -> Scanned:
     return out
 
 
-def parse_entry(path: Path, source: str, stamp: Stamp | None, config: Config, root: str,
+def parse_entry(path: str, source: str, stamp: Stamp | None, config: Config, root: str,
                 keep_body: bool = False) -> FileEntry:
     """One file as a FileEntry: its article (body dropped unless kept) or its error."""
     try:
-        article = load_article(path, source, config, root)
+        article = load_article(path, source, config, root, keep_body=keep_body)
     except ArticleError as exc:
         return FileEntry(source, stamp, None, (Finding(source, "error", exc.code, exc.reason),))
-    if not keep_body:
-        article = replace(article, body=None)
     return FileEntry(source, stamp, article, article.warnings)
 
 
@@ -227,13 +245,13 @@ def load_articles(
     """
     root = os.path.realpath(config.content)
     entries: dict[str, FileEntry] = {}
-    todo: list[tuple[Path, str, Stamp | None]] = []
+    todo: list[tuple[str, str, Stamp | None]] = []
     for source, path, stamp in scan(config) if scanned is None else scanned:
         known = cache.get(source) if cache is not None and stamp is not None else None
         if known is not None and known.stamp == stamp:
             entries[source] = known
         else:
-            todo.append((Path(path), source, stamp))
+            todo.append((path, source, stamp))
     for entry in _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent()):
         entries[entry.source] = entry
     ordered = tuple(entries[s] for s in sorted(entries))
@@ -263,7 +281,7 @@ _CHUNK = 128  # files per task sent to a worker process
 
 
 def _parse_all(
-    todo: list[tuple[Path, str, Stamp | None]], config: Config, root: str, jobs: int, keep: bool,
+    todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, keep: bool,
     progress: Progress,
 ) -> list[FileEntry]:
     progress.start(len(todo))
@@ -292,7 +310,7 @@ def _init_worker(config: Config, root: str) -> None:
     _WORKER["config"], _WORKER["root"] = config, root
 
 
-def _parse_chunk(chunk: list[tuple[Path, str, Stamp | None]]) -> list[FileEntry]:
+def _parse_chunk(chunk: list[tuple[str, str, Stamp | None]]) -> list[FileEntry]:
     config, root = _WORKER["config"], _WORKER["root"]
     assert isinstance(config, Config) and isinstance(root, str)
     return [parse_entry(path, source, stamp, config, root) for path, source, stamp in chunk]

@@ -22,7 +22,8 @@ from feeds.config import Config
 from feeds.dates import parse_date
 from feeds.errors import ArticleError, DateError
 from feeds.models import Article, Author, Finding
-from feeds.text import absolute_url, cut_html, has_text, plain_text, strip_illegal_xml
+from feeds.simpleyaml import load_simple
+from feeds.text import ILLEGAL_XML, absolute_url, cut_html, has_text, plain_text, strip_illegal_xml
 
 try:  # libyaml is several times faster; fall back to pure Python
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -74,6 +75,9 @@ def load_front_matter(yaml_text: str, source: str, first_line: int, limit: int) 
     """Safe-load the YAML in bounded time and memory; errors name the file's line."""
     if len(yaml_text) * 4 > limit and len(yaml_text.encode("utf-8")) > limit:
         raise ArticleError(source, f"front matter is larger than {limit} bytes", "front-matter-too-large")
+    simple = load_simple(yaml_text)  # the common shape, without building YAML nodes
+    if simple is not None:
+        return simple
     try:
         _check_structure(yaml_text, source, first_line)
         data = yaml.load(yaml_text, Loader=_Loader)
@@ -125,11 +129,12 @@ def _yaml_reason(exc: yaml.YAMLError, first_line: int) -> str:
     return f"bad YAML at line {first_line + mark.line}: {problem}"
 
 
-def parse_article(text: str, source: str, config: Config) -> Article:
+def parse_article(text: str, source: str, config: Config, *, keep_body: bool = True) -> Article:
     """Parse one article file's text; ``source`` is its path in the content folder.
 
-    The article keeps its body; ``lean`` drops it for a build that keeps
-    many articles in memory and reads bodies again only for rendered items.
+    The article keeps its body unless ``keep_body`` is false: a build that
+    keeps many articles in memory reads bodies again (``parse_body``) only
+    for the items it renders, and skips preparing the others'.
     """
     yaml_text, body, first_line = split_front_matter(text, source)
     meta = load_front_matter(yaml_text, source, first_line, config.max_front_matter)
@@ -145,7 +150,7 @@ def parse_article(text: str, source: str, config: Config) -> Article:
         published=published,
         link=link,
         id=_id(meta, source, config),
-        body=_body(body, link, config),
+        body=_body(body, link, config) if keep_body else None,
         updated=_date(meta, "updated", source, config),
         categories=categories,
         tags=_names(meta.get("tags"), "tags", source, nested=False),
@@ -175,7 +180,7 @@ def _body(body: str, link: str, config: Config) -> str:
 def _warnings(
     text: str, body: str, meta: Mapping[str, Any], source: str, published: datetime, config: Config
 ) -> Iterator[Finding]:
-    if strip_illegal_xml(text) != text:
+    if ILLEGAL_XML.search(text) is not None:
         yield Finding(source, "warning", "illegal-xml", "characters illegal in XML were removed")
     if not any(isinstance(meta.get(k), str) and meta[k].strip() for k in ("description", "excerpt")) \
             and not has_text(body):
