@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +32,19 @@ from feeds.cache import (
     load_cache,
     save_cache,
 )
-from feeds.compress import COMPRESSORS
+from feeds.compress import COPY_SUFFIXES, SUFFIXES, base_of, copies
 from feeds.config import Config
 from feeds.errors import FeedsError
+from feeds.fanout import render_items
+from feeds.index import render_index
 from feeds.loader import LoadResult, Progress, Stamp, load_articles, scan
 from feeds.models import Finding
+from feeds.opml import render_opml
 from feeds.output import WriteReport, output_lock, read_manifest, write_tree
 from feeds.plan import FeedView, feed_names, plan_feeds
 from feeds.review import findings_of, future_findings, ordered
-from feeds.site import feed_views, render_files
+from feeds.site import INDEX, OPML, feed_views
 from feeds.slugs import natural_slugs
-
-# Encodings written beside each file, for nginx's gzip_static / brotli_static.
-SUFFIXES = {"gzip": ".gz", "br": ".br"}
 
 
 class StrictError(FeedsError):
@@ -124,7 +124,7 @@ def build(
         del scanned  # 100k paths and stamps: free them before rendering
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
         slugs = natural_slugs(feed_names(load.published, config), cache.slugs if cache else {})
-        written, outputs = _render_and_write(load, config, slugs, cache)
+        written, outputs = _render_and_write(load, config, slugs, cache, jobs)
         findings = findings_of(load, config, clock, slugs)
         report = _report_json(load, findings, clock)
         save_cache(cache_folder(config), config, Cache(stamp, {e.source: e for e in load.entries},
@@ -184,68 +184,26 @@ def _report_json(load: LoadResult, findings: list[Finding], now: datetime) -> di
 
 
 def _render_and_write(
-    load: LoadResult, config: Config, slugs: Mapping[str, str], cache: Cache | None
+    load: LoadResult, config: Config, slugs: Mapping[str, str], cache: Cache | None, jobs: int
 ) -> tuple[WriteReport, dict[str, Output]]:
     """Render the feeds whose fingerprint changed (and the index pages); write what differs."""
-    from feeds.entries import EntryCache
-
     specs = plan_feeds(load.published, config, slugs)
     stamps = {e.source: e.stamp for e in load.entries}
-    prints = {
-        path: _fingerprint(config, path, view, stamps) for path, view in feed_views(specs, config).items()
-    }
+    views = feed_views(specs, config)
+    prints = {path: _fingerprint(config, path, view, stamps) for path, view in views.items()}
     old = cache.outputs if cache is not None else {}
     fresh = {p for p, fp in prints.items() if _still_valid(old, p, fp, config.output)}
-    rendered = render_files(specs, config, EntryCache(config), only=set(prints) - fresh)
-    kept = fresh | {p + suffix for p in fresh for suffix in _suffixes()}
-    with ThreadPoolExecutor(max_workers=len(COMPRESSORS)) as pool:
-        files = WithCopies(rendered, pool)
-        written = write_tree(files, config.output, keep=kept)
+    todo = sorted(set(prints) - fresh)
+    pages = [(INDEX, render_index(specs, config)), (OPML, render_opml(specs, config))]
+    documents = [*todo, *(path for path, _ in pages)]
+    paths = {path + suffix for path in documents for suffix in ("", *COPY_SUFFIXES)}
+    items = chain(render_items(views, todo, config, jobs), (i for p, data in pages for i in copies(p, data)))
+    written = write_tree(items, paths, config.output, keep={p + s for p in fresh for s in ("", *COPY_SUFFIXES)})
     outputs = {}
-    for path in sorted(set(files) | kept):
+    for path in sorted(paths | set(written.unchanged)):
         info = (config.output / path).stat()
-        outputs[path] = Output(prints.get(path.removesuffix(_suffix_of(path)), ""), info.st_size, info.st_mtime_ns)
+        outputs[path] = Output(prints.get(base_of(path), ""), info.st_size, info.st_mtime_ns)
     return written, outputs
-
-
-class WithCopies(Mapping[str, bytes]):
-    """``files`` plus their ``.gz`` (and ``.br``) copies, byte-stable across builds.
-
-    A copy is compressed when the writer asks for it, all the copies of one
-    file at once in threads (zlib and brotli release the GIL), so a build
-    never holds more than one file's copies in memory.
-    """
-
-    def __init__(self, files: Mapping[str, bytes], pool: Executor) -> None:
-        self._files = files
-        self._pool = pool
-        self._pending: dict[str, Future[bytes]] = {}
-        self._keys = set(files) | {p + suffix for p in files for suffix in _suffixes()}
-
-    def __getitem__(self, path: str) -> bytes:
-        if path in self._files:
-            return self._files[path]
-        if path not in self._keys:
-            raise KeyError(path)
-        if path not in self._pending:
-            base = path.removesuffix(_suffix_of(path))
-            for coding, compress in COMPRESSORS.items():
-                self._pending[base + SUFFIXES[coding]] = self._pool.submit(compress, self._files[base])
-        return self._pending.pop(path).result()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-
-def _suffixes() -> list[str]:
-    return [SUFFIXES[coding] for coding in COMPRESSORS]
-
-
-def _suffix_of(path: str) -> str:
-    return next((s for s in _suffixes() if path.endswith(s)), "")
 
 
 def _fingerprint(config: Config, path: str, view: FeedView, stamps: Mapping[str, Stamp | None]) -> str:
@@ -262,7 +220,7 @@ def _still_valid(old: Mapping[str, Output], path: str, fingerprint: str, output:
     record = old.get(path)
     if record is None or record.fingerprint != fingerprint or not _on_disk(output / path, record):
         return False
-    return all(p in old and _on_disk(output / p, old[p]) for p in (path + s for s in _suffixes()))
+    return all(p in old and _on_disk(output / p, old[p]) for p in (path + s for s in COPY_SUFFIXES))
 
 
 def _refuse(load: LoadResult, config: Config, *, strict: bool, allow_empty: bool) -> None:

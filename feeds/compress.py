@@ -48,3 +48,17 @@ def _compressors() -> dict[str, Callable[[bytes], bytes]]:
 # Content-Encoding -> compressor for every coding this install can produce,
 # in order of preference when a client accepts several equally.
 COMPRESSORS = _compressors()
+
+# File name suffix of each coding's copy, for nginx's gzip_static / brotli_static.
+SUFFIXES = {"gzip": ".gz", "br": ".br"}
+COPY_SUFFIXES = tuple(SUFFIXES[coding] for coding in COMPRESSORS)  # the copies a build writes
+
+
+def copies(path: str, data: bytes) -> list[tuple[str, bytes]]:
+    """``path`` with ``data``, then each compressed copy beside it."""
+    return [(path, data), *((path + SUFFIXES[c], compress(data)) for c, compress in COMPRESSORS.items())]
+
+
+def base_of(path: str) -> str:
+    """The file a compressed copy was made from (``path`` itself when it is not a copy)."""
+    return next((path.removesuffix(s) for s in COPY_SUFFIXES if path.endswith(s)), path)

@@ -14,7 +14,7 @@ import fcntl
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Set
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -32,28 +32,39 @@ class WriteReport:
     removed: tuple[str, ...]
 
 
-def write_tree(files: Mapping[str, bytes], output: Path, keep: Set[str] = frozenset()) -> WriteReport:
-    """Make ``output`` hold exactly ``files`` and ``keep`` (plus anything we never wrote).
+def write_tree(
+    items: Iterable[tuple[str, bytes]], paths: Set[str], output: Path, keep: Set[str] = frozenset()
+) -> WriteReport:
+    """Make ``output`` hold exactly ``paths`` and ``keep`` (plus anything we never wrote).
 
-    ``keep`` names files of the last build known to be current: left as they are.
+    ``paths`` is every file to write, known before any byte is made (the
+    manifest names them first); ``items`` gives their bytes, in any order, as
+    they are made. ``keep`` names files of the last build known to be
+    current: left as they are.
     """
-    for path in files:
+    for path in paths:
         _check_relative(path)
     _mkdir(output)
     remove_temp_files(output)
     old = read_manifest(output)
-    published = set(files) | set(keep)
+    published = set(paths) | set(keep)
     _write_manifest(output, old | published)  # intent first: a kill loses nothing
     written: list[str] = []
-    unchanged = sorted(keep - set(files))
-    for path in sorted(files):
-        changed = write_if_changed(output / path, files[path])
+    unchanged = sorted(keep - set(paths))
+    done: set[str] = set()
+    for path, data in items:
+        if path not in paths or path in done:
+            raise ValueError(f"{path}: not one of the files to write, or given twice")
+        done.add(path)
+        changed = write_if_changed(output / path, data)
         (written if changed else unchanged).append(path)
+    if done != paths:
+        raise ValueError(f"no bytes for {sorted(paths - done)[:3]}")
     removed = sorted(old - published)
     for path in removed:
         _remove(output, path)
     _write_manifest(output, published)
-    return WriteReport(tuple(written), tuple(sorted(unchanged)), tuple(removed))
+    return WriteReport(tuple(sorted(written)), tuple(sorted(unchanged)), tuple(removed))
 
 
 def write_if_changed(target: Path, data: bytes) -> bool:

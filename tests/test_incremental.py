@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from feeds import fanout, loader
 from feeds.build import StrictError, build, cache_folder
 from feeds.cache import FILE
 from feeds.compress import COMPRESSORS
 from feeds.config import Config
-from feeds.plan import FORMATS
+from feeds.loader import load_articles
+from feeds.plan import FORMATS, plan_feeds
+from feeds.site import feed_views
 
 from .conftest import ROOT, SEEDS, make_config
 from .test_build import published_files
@@ -159,3 +162,19 @@ def test_cache_location_from_config(site: Config, tmp_path: Path) -> None:
     build(config)
     assert (tmp_path / "elsewhere" / FILE).is_file()
     assert not (site.output / ".feeds-cache").exists()
+
+
+
+def test_worker_processes_write_the_same_bytes_as_one_process(
+    site: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing and rendering in forked workers changes no byte of any file, copies included."""
+    one = build(make_config(site.content, tmp_path / "one"), jobs=1)
+    many_config = make_config(site.content, tmp_path / "many")
+    monkeypatch.setattr(loader, "_POOL_FROM", 1)  # the seed folder is small: start the pools anyway
+    monkeypatch.setattr(fanout, "_POOL_FROM", 1)
+    many = build(many_config, jobs=3)
+    views = feed_views(plan_feeds(load_articles(site).published, site), site)
+    assert len(fanout.tasks(views, sorted(views))) >= 4  # feeds for three workers to share
+    assert published_files(many_config.output, compressed=True) == published_files(tmp_path / "one", compressed=True)
+    assert many.write.written == one.write.written and many.counts == one.counts

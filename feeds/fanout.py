@@ -1,0 +1,75 @@
+"""Render and compress a build's feed documents, in forked worker processes when there are many.
+
+Rendering (feedgen, nh3) and compression take most of a cold build after
+parsing. Documents are grouped by feed, so one process prepares each item
+once for all the formats of a feed; workers are forked after the articles
+are loaded, so they inherit them instead of receiving them. Results come
+back in task order, a feed at a time, so the writer never holds more than a
+few documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from feeds.compress import copies
+from feeds.config import Config
+from feeds.entries import EntryCache
+from feeds.plan import FeedView
+from feeds.site import render_document
+
+Task = tuple[str, ...]  # the output paths of one feed: its formats, its archive pages
+Item = tuple[str, bytes]
+
+_POOL_FROM = 4  # feeds to render before worker processes pay off
+
+
+def tasks(views: Mapping[str, FeedView], paths: Sequence[str]) -> list[Task]:
+    """``paths`` grouped by the feed they show, in path order."""
+    groups: dict[str, list[str]] = {}
+    for path in sorted(paths):
+        groups.setdefault(views[path].spec.path, []).append(path)
+    return [tuple(group) for group in groups.values()]
+
+
+def render_items(views: Mapping[str, FeedView], paths: Sequence[str], config: Config,
+                 jobs: int) -> Iterator[Item]:
+    """(path, bytes) of every document in ``paths`` and of its compressed copies."""
+    todo = tasks(views, paths)
+    if jobs <= 1 or len(todo) < _POOL_FROM:
+        entries = EntryCache(config)
+        for task in todo:
+            yield from _render_task(task, views, config, entries)
+        return
+    yield from _pooled(todo, views, config, jobs)
+
+
+def _render_task(task: Task, views: Mapping[str, FeedView], config: Config, entries: EntryCache) -> list[Item]:
+    out: list[Item] = []
+    for path in task:
+        out += copies(path, render_document(views[path], path.rsplit(".", 1)[1], config, entries))
+    return out
+
+
+_SHARED: dict[str, Any] = {}  # what forked workers inherit: views, config, their entry cache
+
+
+def _pooled(todo: list[Task], views: Mapping[str, FeedView], config: Config, jobs: int) -> Iterator[Item]:
+    import multiprocessing
+
+    _SHARED.update(views=views, config=config)
+    try:
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(todo)), initializer=_init) as pool:
+            for items in pool.imap(_work, todo):
+                yield from items
+    finally:
+        _SHARED.clear()
+
+
+def _init() -> None:
+    _SHARED["entries"] = EntryCache(_SHARED["config"])
+
+
+def _work(task: Task) -> list[Item]:
+    return _render_task(task, _SHARED["views"], _SHARED["config"], _SHARED["entries"])
