@@ -13,16 +13,17 @@ import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from feeds.config import Config
 from feeds.errors import ArticleError, ConfigError
-from feeds.models import Article, Finding
+from feeds.models import Article, Finding, pickles_by_fields
 from feeds.parser import decode_article, parse_article, parse_body
 
 _SNIFF = 8192  # bytes looked at to tell binary files from text
 
 
+@pickles_by_fields
 @dataclass(frozen=True, slots=True)
 class Stamp:
     """What tells a changed file from an unchanged one without reading it."""
@@ -31,6 +32,7 @@ class Stamp:
     mtime_ns: int
 
 
+@pickles_by_fields
 @dataclass(frozen=True, slots=True)
 class FileEntry:
     """One file of the content folder and what came of it."""
@@ -277,7 +279,7 @@ class _Silent:
         pass
 
 
-_CHUNK = 128  # files per task sent to a worker process
+_CHUNK = 128  # files per task
 
 
 def _parse_all(
@@ -291,30 +293,61 @@ def _parse_all(
             out.append(parse_entry(path, source, stamp, config, root, keep))
             progress.advance(1)
         return out
+    return _parse_shared(todo, config, root, jobs, progress)
+
+
+_WORKER: dict[str, Any] = {}  # what forked workers inherit
+
+
+def _parse_shared(
+    todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, progress: Progress
+) -> list[FileEntry]:
+    """Parse in ``jobs - 1`` forked workers and in this process, which would otherwise wait.
+
+    Workers take chunks from the front, this process from the back; a shared
+    flag per chunk says who took it, so each is parsed once and nobody idles.
+    """
     import multiprocessing
 
     chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
     context = multiprocessing.get_context("fork")
+    claims = context.Array("b", len(chunks))
+    _WORKER.update(config=config, root=root, chunks=chunks, claims=claims)
     entries: list[FileEntry] = []
-    with context.Pool(jobs, initializer=_init_worker, initargs=(config, root)) as pool:
-        for part in pool.imap_unordered(_parse_chunk, chunks):
-            entries += part
-            progress.advance(len(part))
+    try:
+        with context.Pool(jobs - 1) as pool:
+            results = pool.imap_unordered(_worker_chunk, range(len(chunks)))
+            for index in reversed(range(len(chunks))):
+                if not _claim(index):
+                    break  # the workers got here: the rest is theirs
+                part = _parse_chunk(index)
+                entries += part
+                progress.advance(len(part))
+            for part in results:
+                entries += part
+                progress.advance(len(part))
+    finally:
+        _WORKER.clear()
     return entries
 
 
-_WORKER: dict[str, object] = {}
+def _claim(index: int) -> bool:
+    claims = _WORKER["claims"]
+    with claims.get_lock():
+        if claims[index]:
+            return False
+        claims[index] = 1
+        return True
 
 
-def _init_worker(config: Config, root: str) -> None:
-    _WORKER["config"], _WORKER["root"] = config, root
+def _worker_chunk(index: int) -> list[FileEntry]:
+    """In a worker: chunk ``index`` parsed, unless the parent took it."""
+    return _parse_chunk(index) if _claim(index) else []
 
 
-def _parse_chunk(chunk: list[tuple[str, str, Stamp | None]]) -> list[FileEntry]:
+def _parse_chunk(index: int) -> list[FileEntry]:
     config, root = _WORKER["config"], _WORKER["root"]
-    assert isinstance(config, Config) and isinstance(root, str)
-    return [parse_entry(path, source, stamp, config, root) for path, source, stamp in chunk]
-
+    return [parse_entry(path, source, stamp, config, root) for path, source, stamp in _WORKER["chunks"][index]]
 
 def _output_inside(config: Config) -> Iterator[Finding]:
     content, output = os.path.realpath(config.content), os.path.realpath(config.output)

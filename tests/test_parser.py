@@ -171,3 +171,19 @@ def test_parse_article_returns_or_raises_our_error(text: str) -> None:
 
 def test_several_authors_make_one_byline(config: Config) -> None:
     assert parse(config, "title: t\ndate: 2021-07-10\nauthor: [张三, ' 李四 ']").author == Author("张三、李四")
+
+
+def test_loaded_entries_survive_pickling_whole(config: Config) -> None:
+    """Worker processes send entries back pickled: every field, warnings and stamps included."""
+    import pickle
+
+    (config.content / "a.md").write_text(
+        article("title: t\ndate: Wed, 04 Sep 2019 22:54:00 GMT\nauthor: {name: 甲, email: a@b.cn}\ntags: [x]"),
+        encoding="utf-8")
+    (config.content / "bad.md").write_text("no front matter", encoding="utf-8")
+    entries = load_articles(config).entries
+    assert any(e.article is not None and e.article.warnings for e in entries)  # warnings are not compared by ==
+    back = pickle.loads(pickle.dumps(entries))
+    assert back == entries
+    assert [e.article.warnings for e in back if e.article] == [e.article.warnings for e in entries if e.article]
+    assert [e.findings for e in back] == [e.findings for e in entries]
