@@ -20,8 +20,9 @@ written. Two required fields are the exception, always there even when empty:
 ``items`` (``[]`` for a feed with no articles) and ``content_html`` (``""`` for
 an empty body; the spec requires content_html or content_text).
 
-Output is deterministic: a fixed key order, two-space indent, UTF-8 without
-``\\u`` escapes for non-ASCII text, and a final newline.
+Output is deterministic: a fixed key order, compact separators (json's C
+encoder; with ``indent`` it falls back to Python, five times slower), UTF-8
+without ``\\u`` escapes for non-ASCII text, and a final newline.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def render_json(view: FeedView, config: Config, entries: EntryCache) -> bytes:
         "hubs": _hubs(view, config),
         "items": [_item(entries(article), site) for article in view.items],
     }
-    text = json.dumps(_present(feed, keep=("items",)), ensure_ascii=False, indent=2)
+    text = json.dumps(_present(feed, keep=("items",)), ensure_ascii=False, separators=(",", ":"))
     return (text + "\n").encode("utf-8")
 
 
