@@ -217,7 +217,36 @@ def summarize(html: str, limit: int = 140) -> str:
         text = html_to_text(html[: marker.start()])
         if text:
             return text
-    return _cut(html_to_text(html), limit)
+    return _cut(_leading_text(html, limit), limit)
+
+
+_SPARE = 64  # characters at the end of a head's text that may differ from the whole text's
+_SENTENCE_TAIL = frozenset(_CLOSERS + ".")
+
+
+def _leading_text(html: str, limit: int) -> str:
+    """``html_to_text(html)``, or a prefix of it from which ``_cut`` makes the same summary.
+
+    A summary needs the first ``limit`` characters of a body of thousands.
+    HTML is parsed left to right, so the text of the body's first n
+    characters agrees with the whole text except near its end (a tag, an
+    entity or a line cut short): that end is dropped. Tables are the
+    exception (text in a table but outside its cells moves before it), so a
+    head holding a table is never used. The head's text must also go past
+    ``limit`` with a character that settles whether a full stop just before
+    ``limit`` ends a sentence (see ``_SENTENCE_END``).
+    """
+    size = 4 * limit + 512
+    while size < len(html):
+        head = html[:size]
+        if "<table" in head.lower():
+            break
+        text = html_to_text(head)
+        keep = len(text) - _SPARE
+        if keep > limit and not _SENTENCE_TAIL.issuperset(text[limit:keep]):
+            return text[:keep]
+        size *= 2
+    return html_to_text(html)
 
 
 def html_to_text(html: str) -> str:

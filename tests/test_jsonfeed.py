@@ -300,7 +300,7 @@ def test_utf8_unescaped_chinese_and_final_newline() -> None:
     assert "测试站" in text and "正文。第二句话在这里。" in text and "\u3000" in text
     assert "\\u" not in text  # nothing escaped: no control characters in this feed
     assert text.endswith("}\n") and not text.endswith("\n\n")
-    assert text.startswith('{"version":"https://jsonfeed.org/version/1.1","title":"测试站",')  # compact, key order fixed
+    assert text.startswith('{"version":"https://jsonfeed.org/version/1.1","title":"测试站",')  # compact, fixed order
     assert text.count("\n") == 1
 
 

@@ -6,11 +6,12 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds.text import (
     ILLEGAL_XML,
+    _cut,
     absolute_url,
     html_to_text,
     image_mime,
@@ -347,3 +348,29 @@ def test_image_mime_default(url: str) -> None:
 ])
 def test_absolute_urls_are_uris_not_iris(url: str, expected: str) -> None:
     assert absolute_url(url, "https://news.example.com/2021/07/10/a/") == expected
+
+
+# The summary of a long body is made from its first few hundred characters;
+# it must be exactly the summary of the whole text, whatever the markup.
+HTML_PIECES = [
+    "<p>", "</p>", "<br>", "<div>", "</div>", "<li>", "<b>", "</b>", "<i>", "<a href='x'>", "</a>",
+    "<td>", "<img src='a.png'>",
+    "<script>var a = '<p>x</p>';</script>", "<style>p{}</style>", "<!-- note -->", "<!--", "<p class=",
+    "&amp;", "&lt;", "&#x4e2d;", "&nbsp;", "&CounterClockwiseContourIntegral;", "&am",
+    "。", "！", "……", "”", "）", ")", ".", "...", ". ", " ", "\u3000", "\xa0", "\n",
+    "经济数据表明", "市场平稳", "Growth", "abc", "x" * 70, "中" * 90,
+]
+TABLE_PIECES = ["<table><tr><td>", "</td></tr></table>", "<table>", "<TABLE>表外文字", "</table>"]
+pieces = st.lists(st.sampled_from(HTML_PIECES), min_size=150, max_size=600)
+long_html = st.one_of(
+    pieces.map("".join),
+    st.tuples(pieces, st.sampled_from(TABLE_PIECES), st.integers(0, 600)).map(  # one table piece somewhere
+        lambda t: "".join([*t[0][: t[2]], t[1], *t[0][t[2] :]])
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(long_html, st.integers(min_value=1, max_value=200))
+def test_summary_of_a_head_is_the_summary_of_the_whole(html: str, limit: int) -> None:
+    assert summarize(html, limit) == _cut(html_to_text(html), limit)
