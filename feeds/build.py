@@ -35,15 +35,11 @@ from feeds.cache import (
 from feeds.compress import COPY_SUFFIXES, SUFFIXES, base_of, copies
 from feeds.config import Config
 from feeds.errors import FeedsError
-from feeds.fanout import render_items
-from feeds.index import render_index
 from feeds.loader import LoadResult, Progress, Stamp, load_articles, scan
 from feeds.models import Finding
-from feeds.opml import render_opml
 from feeds.output import WriteReport, output_lock, read_manifest, write_tree
 from feeds.plan import FeedView, feed_names, plan_feeds
 from feeds.review import findings_of, future_findings, ordered
-from feeds.site import INDEX, OPML, feed_views
 from feeds.slugs import natural_slugs
 
 
@@ -187,6 +183,11 @@ def _render_and_write(
     load: LoadResult, config: Config, slugs: Mapping[str, str], cache: Cache | None, jobs: int
 ) -> tuple[WriteReport, dict[str, Output]]:
     """Render the feeds whose fingerprint changed (and the index pages); write what differs."""
+    from feeds.fanout import render_items  # renderers: not for a build with nothing to render
+    from feeds.index import render_index
+    from feeds.opml import render_opml
+    from feeds.site import INDEX, OPML, feed_views
+
     specs = plan_feeds(load.published, config, slugs)
     stamps = {e.source: e.stamp for e in load.entries}
     views = feed_views(specs, config)

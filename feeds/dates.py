@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
-from dateutil import parser as _dateutil
-
 from feeds.errors import DateError
 
 __all__ = ["parse_date"]
@@ -265,7 +263,9 @@ def _drop_weekday(word: re.Match[str]) -> str:
 
 def _dateutil_parse(text: str, default: datetime) -> datetime:
     try:
-        return _dateutil.parse(text, default=default, tzinfos=_dateutil_zone)
+        from dateutil import parser  # the rare forms only: not imported by a build that parses none
+
+        return parser.parse(text, default=default, tzinfos=_dateutil_zone)
     except (ValueError, OverflowError):
         raise _Reject(_HINT) from None
 
