@@ -1,11 +1,12 @@
 """The build cache: what the last build parsed and wrote, to skip the work again.
 
-One file of three JSON lines. The first is a header (format, version, a key
-of the config and the program's version, and a stamp of the content
-folder); the second holds what the last build wrote and reported; the third
-is an array with one item per content file: its stamp and its parsed
-article (without body) or its error. One array, not a line per file: json's
-C code then reads and writes 10k files in one call each. Nothing in it is trusted: a file that does not parse exactly as
+One JSON-lines file. The first line is a header (format, version, a key of
+the config and the program's version, and a stamp of the content folder);
+the second holds what the last build wrote and reported; every further line
+is one content file: its stamp and its parsed article (without body) or its
+error. Lines are read a thousand at a time, as one JSON array (one call of
+json's C code, not one per line), and written one at a time, so neither
+needs the whole file in memory at 100k files. Nothing in it is trusted: a file that does not parse exactly as
 expected is discarded with a warning and the build starts from scratch.
 """
 
@@ -26,7 +27,7 @@ from feeds.loader import FileEntry, Stamp
 from feeds.models import Article, Author, Finding
 
 FORMAT = "feeds-cache"
-VERSION = 2
+VERSION = 1
 FILE = "cache.jsonl"
 
 
@@ -86,7 +87,7 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
             if header.get("key") != config_key(config):
                 return None  # another config or program version: a full build
             extra = json.loads(handle.readline())
-            loaded = {e.source: e for e in map(_entry_from_json, json.loads(handle.readline()))} if entries else {}
+            loaded = {e.source: e for e in map(_entry_from_json, _items(handle))} if entries else {}
             return Cache(_str(header["stamp"]), loaded, _outputs(extra["outputs"]),
                          _str_map(extra["slugs"]), _dict(extra["report"]))
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
@@ -104,12 +105,30 @@ def save_cache(folder: Path, config: Config, cache: Cache) -> None:
                              "stamp": cache.stamp}))
         outputs = {p: [o.fingerprint, o.size, o.mtime_ns] for p, o in sorted(cache.outputs.items())}
         handle.write(_dumps({"outputs": outputs, "slugs": dict(cache.slugs), "report": dict(cache.report)}))
-        handle.write(_dumps(list(_entry_items(cache.entries.values()))))
+        for item in _entry_items(cache.entries.values()):
+            handle.write(_ENCODER.encode(item))
+            handle.write("\n")
     os.replace(tmp, folder / FILE)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_BATCH = 1000  # entry lines parsed per json.loads call
+
+
 def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _ENCODER.encode(value) + "\n"
+
+
+def _items(lines: Iterable[str]) -> Iterator[Any]:
+    """The JSON value of every line, parsed a batch of lines at a time."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == _BATCH:
+            yield from json.loads(f"[{','.join(batch)}]")
+            batch.clear()
+    if batch:
+        yield from json.loads(f"[{','.join(batch)}]")
 
 
 def _entry_items(entries: Iterable[FileEntry]) -> Iterator[list[Any]]:

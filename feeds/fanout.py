@@ -22,7 +22,7 @@ from feeds.site import render_document
 Task = tuple[str, ...]  # the output paths of one feed: its formats, its archive pages
 Item = tuple[str, bytes]
 
-_POOL_FROM = 4  # feeds to render before worker processes pay off
+_POOL_FROM = 2  # feeds to render before worker processes pay off (a fork costs ~20 ms)
 
 
 def tasks(views: Mapping[str, FeedView], paths: Sequence[str]) -> list[Task]:
@@ -56,15 +56,18 @@ _SHARED: dict[str, Any] = {}  # what forked workers inherit: views, config, thei
 
 
 def _pooled(todo: list[Task], views: Mapping[str, FeedView], config: Config, jobs: int) -> Iterator[Item]:
+    import gc
     import multiprocessing
 
     _SHARED.update(views=views, config=config)
+    gc.freeze()  # the articles stay put: no collection in a worker touches (and copies) their pages
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(todo)), initializer=_init) as pool:
             for items in pool.imap(_work, todo):
                 yield from items
     finally:
         _SHARED.clear()
+        gc.unfreeze()
 
 
 def _init() -> None:
