@@ -6,6 +6,7 @@ bytes into text; the loader that walks a folder lives in ``feeds.loader``.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import reprlib
@@ -258,7 +259,8 @@ def _author(value: Any, source: str) -> Author | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         value = "、".join(n for n in (plain_text(v) for v in value) if n)  # several authors: one byline
     if isinstance(value, str):
-        return Author(sys.intern(plain_text(value))) if plain_text(value) else None
+        name = plain_text(value)
+        return _author_named(name) if name else None
     if isinstance(value, dict):
         raw_name, raw_email = value.get("name"), value.get("email")
         if isinstance(raw_name, str) and (raw_email is None or isinstance(raw_email, str)):
@@ -268,6 +270,12 @@ def _author(value: Any, source: str) -> Author | None:
         source, f"author: expected a name, a list of names or a mapping with name and email, got {_show(value)}",
         "bad-field"
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _author_named(name: str) -> Author:
+    """One shared record per byline: a site has a few authors and 100k articles."""
+    return Author(sys.intern(name))
 
 
 def _id(meta: Mapping[str, Any], source: str, config: Config) -> str:
