@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,10 +25,10 @@ from typing import Any
 from feeds import __version__
 from feeds.config import Config
 from feeds.loader import FileEntry, Stamp
-from feeds.models import Article, Author, Finding
+from feeds.models import Article, Author, Finding, author_named
 
 FORMAT = "feeds-cache"
-VERSION = 1
+VERSION = 2
 FILE = "cache.jsonl"
 
 
@@ -152,7 +153,7 @@ def finding_from_json(value: Any) -> Finding:
 
 def _article_json(a: Article) -> list[Any]:
     author = [a.author.name, a.author.email] if a.author else None
-    return [a.title, a.published.isoformat(), a.link, a.id, a.updated.isoformat() if a.updated else None,
+    return [a.title, a.published.isoformat(), a.permalink, a.given_id, a.updated.isoformat() if a.updated else None,
             list(a.categories), list(a.tags), author, a.image, a.thumbnail, a.summary, a.draft]
 
 
@@ -166,15 +167,23 @@ def _entry_from_json(item: Any) -> FileEntry:
 
 def _article_from_json(source: str, v: list[Any], found: tuple[Finding, ...]) -> Article:
     title, published, link, ident, updated, cats, tags, author, image, thumb, summary, draft = v
-    if type(cats) is not list or type(tags) is not list or not _texts(title, link, ident, *cats, *tags):
-        raise TypeError("expected text in title, link, id, categories and tags")
-    if not _texts(*(x for x in (image, thumb, summary) if x is not None)) or type(draft) is not bool:
-        raise TypeError("expected text or null in image, thumbnail and summary, and a boolean draft")
+    if type(cats) is not list or type(tags) is not list or not _texts(title, *cats, *tags):
+        raise TypeError("expected text in title, categories and tags")
+    optional = (link, ident, image, thumb, summary)
+    if not _texts(*(x for x in optional if x is not None)) or type(draft) is not bool:
+        raise TypeError("expected text or null in permalink, id, image, thumbnail and summary, and a boolean draft")
     return Article(
         source, title, _utc(published), link, ident, None, _utc(updated) if updated is not None else None,
-        tuple(cats), tuple(tags), Author(_str(author[0]), _opt(author[1])) if author is not None else None,
+        tuple(map(sys.intern, cats)), tuple(map(sys.intern, tags)), _author(author),
         image, thumb, summary, draft, tuple(f for f in found if f.level != "error"),
     )
+
+
+def _author(value: Any) -> Author | None:
+    if value is None:
+        return None
+    name, email = _str(value[0]), _opt(value[1])
+    return author_named(name) if email is None else Author(name, email)
 
 
 def _texts(*values: Any) -> bool:

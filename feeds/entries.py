@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from feeds.config import Config
+from feeds.links import article_id, article_link
 from feeds.loader import read_body
 from feeds.models import Article, Author
 from feeds.text import sanitize_html, summarize
@@ -21,11 +22,14 @@ class Entry:
     article: Article
     content: str  # sanitised HTML, absolute URLs
     summary: str  # plain text
+    link: str  # absolute URL (feeds.links.article_link)
+    id: str  # feed id (feeds.links.article_id)
 
 
 def prepare_entry(article: Article, body: str, config: Config) -> Entry:
     summary = article.summary or summarize(body, config.summary_length)
-    return Entry(article, sanitize_html(body, article.link).strip(), summary)
+    link = article_link(article, config)
+    return Entry(article, sanitize_html(body, link).strip(), summary, link, article_id(article, config))
 
 
 class EntryCache:

@@ -12,8 +12,8 @@ from lxml import etree
 from feeds import __version__
 from feeds.config import Config
 from feeds.entries import Entry, EntryCache, site_author
+from feeds.links import TAG_DATE
 from feeds.models import Article
-from feeds.parser import TAG_DATE
 from feeds.plan import FeedView
 from feeds.text import image_mime
 
@@ -132,8 +132,8 @@ _MIME = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 def _add_entry(fg: FeedGenerator, entry: Entry, fmt: str, config: Config) -> None:
     article = entry.article
     fe: FeedEntry = fg.add_entry(order="append")
-    fe.id(article.id)
-    fe.guid(article.id, permalink=False)
+    fe.id(entry.id)
+    fe.guid(entry.id, permalink=False)
     fe.title(article.title)
     fe.published(article.published)
     fe.updated(article.modified)
@@ -147,7 +147,7 @@ def _add_entry(fg: FeedGenerator, entry: Entry, fmt: str, config: Config) -> Non
 
 
 def _rss_fields(fe: FeedEntry, entry: Entry, config: Config) -> None:
-    fe.link(href=entry.article.link)
+    fe.link(href=entry.link)
     # dc:creator only: RSS <author> needs an e-mail, and both at once is
     # "DuplicateItemSemantics" to the W3C validator.
     fe.dc.dc_creator((entry.article.author or site_author(config)).name)
@@ -157,7 +157,7 @@ def _rss_fields(fe: FeedEntry, entry: Entry, config: Config) -> None:
 
 
 def _atom_fields(fe: FeedEntry, entry: Entry) -> None:
-    fe.atomlinks.links.append({"rel": "alternate", "type": "text/html", "href": entry.article.link})
+    fe.atomlinks.links.append({"rel": "alternate", "type": "text/html", "href": entry.link})
     author = entry.article.author
     if author is not None:
         fe.author({"name": author.name, **({"email": author.email} if author.email else {})})

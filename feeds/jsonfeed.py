@@ -3,7 +3,7 @@
 The same items as the RSS/Atom documents of the view, from the same
 ``EntryCache``, so the three formats cannot drift apart:
 
-* item ``id`` is the Atom ``<id>`` (``article.id``), always a string;
+* item ``id`` is the Atom ``<id>`` (``Entry.id``), always a string;
 * ``content_html`` is the sanitised body (the only field that carries HTML,
   as the spec requires), ``summary`` the plain-text summary;
 * ``image`` is the main image (``headimg``, else ``thumbnail``: the Atom
@@ -73,8 +73,8 @@ def _hubs(view: FeedView, config: Config) -> list[dict[str, str]]:
 def _item(entry: Entry, site: Author) -> dict[str, Any]:
     article = entry.article
     item: dict[str, Any] = {
-        "id": str(article.id),
-        "url": article.link,
+        "id": entry.id,
+        "url": entry.link,
         "title": article.title,
         "content_html": entry.content,
         "summary": entry.summary,

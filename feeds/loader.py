@@ -216,12 +216,14 @@ def read_body(config: Config, article: Article) -> str:
     """The body of an article read again from its file ("" if it is gone)."""
     if article.body is not None:
         return article.body
+    from feeds.links import article_link
     from feeds.parser import decode_article, parse_body
 
     path = os.path.join(config.content, article.source)
     try:
         data = read_source(path, article.source, os.path.realpath(config.content), _read_limit(config))
-        return parse_body(decode_article(data, article.source)[0], article.source, config, article.link)
+        link = article_link(article, config)
+        return parse_body(decode_article(data, article.source)[0], article.source, config, link)
     except ArticleError:
         return ""
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import operator
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +38,12 @@ class Author:
     email: str | None = None
 
 
+@functools.lru_cache(maxsize=4096)
+def author_named(name: str) -> Author:
+    """One shared record per byline: a site has a few authors and 100k articles."""
+    return Author(sys.intern(name))
+
+
 @pickles_by_fields
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -56,8 +64,8 @@ class Article:
     source: str  # path relative to the content folder, '/'-separated
     title: str
     published: datetime  # aware, UTC
-    link: str  # absolute URL
-    id: str  # never changes: the author's id/guid, else a tag: URI
+    permalink: str | None  # absolute URL from the front matter; None: the site's pattern (links.article_link)
+    given_id: str | None  # the front matter's id/guid as published; None: a tag: URI (links.article_id)
     body: str | None  # HTML as written (cut when over max_body); None = not kept in memory
     updated: datetime | None = None  # aware, UTC
     categories: tuple[str, ...] = ()

@@ -6,14 +6,12 @@ bytes into text; the loader that walks a folder lives in ``feeds.loader``.
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 import reprlib
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +20,8 @@ import yaml
 from feeds.config import Config
 from feeds.dates import parse_date
 from feeds.errors import ArticleError, DateError
-from feeds.models import Article, Author, Finding
+from feeds.links import TAG_DATE, expand_permalink
+from feeds.models import Article, Author, Finding, author_named
 from feeds.simpleyaml import load_simple
 from feeds.text import ILLEGAL_XML, absolute_url, cut_html, has_text, plain_text, strip_illegal_xml
 
@@ -31,8 +30,6 @@ try:  # libyaml is several times faster; fall back to pure Python
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Loader = yaml.SafeLoader
 
-# The tag: URI date is fixed forever, so ids never change (RFC 4151).
-TAG_DATE = "2021"
 _FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S")
 _DATE_HINT = "try 2021-07-10 21:41:00"
@@ -143,15 +140,19 @@ def parse_article(text: str, source: str, config: Config, *, keep_body: bool = T
     if published is None:
         raise ArticleError(source, f"date: missing ({_DATE_HINT})", "missing-date")
     categories = _names(meta.get("categories"), "categories", source, nested=True)
-    link = _link(meta, source, published, categories, config)
+    permalink = _permalink(meta, source, config)
+
+    def link() -> str:  # only when needed: most articles keep no link (see feeds.links)
+        return permalink or config.base_url + expand_permalink(config, source, published, categories)
+
     image, thumb = _images(meta, link, source)
     return Article(
         source=source,
         title=_title(meta, source),
         published=published,
-        link=link,
-        id=_id(meta, source, config),
-        body=_body(body, link, config) if keep_body else None,
+        permalink=permalink,
+        given_id=_given_id(meta, source, config),
+        body=_body(body, link(), config) if keep_body else None,
         updated=_date(meta, "updated", source, config),
         categories=categories,
         tags=_names(meta.get("tags"), "tags", source, nested=False),
@@ -260,7 +261,7 @@ def _author(value: Any, source: str) -> Author | None:
         value = "、".join(n for n in (plain_text(v) for v in value) if n)  # several authors: one byline
     if isinstance(value, str):
         name = plain_text(value)
-        return _author_named(name) if name else None
+        return author_named(name) if name else None
     if isinstance(value, dict):
         raw_name, raw_email = value.get("name"), value.get("email")
         if isinstance(raw_name, str) and (raw_email is None or isinstance(raw_email, str)):
@@ -272,13 +273,8 @@ def _author(value: Any, source: str) -> Author | None:
     )
 
 
-@functools.lru_cache(maxsize=4096)
-def _author_named(name: str) -> Author:
-    """One shared record per byline: a site has a few authors and 100k articles."""
-    return Author(sys.intern(name))
-
-
-def _id(meta: Mapping[str, Any], source: str, config: Config) -> str:
+def _given_id(meta: Mapping[str, Any], source: str, config: Config) -> str | None:
+    """The id the front matter gives, as published (a URI, else a tag: URI of it); None if none."""
     for key in ("id", "guid"):
         value = meta.get(key)
         if value is None or isinstance(value, bool):
@@ -290,53 +286,34 @@ def _id(meta: Mapping[str, Any], source: str, config: Config) -> str:
             return text
         if text:
             return f"tag:{config.domain},{TAG_DATE}:id/{quote(text, safe='')}"
-    return f"tag:{config.domain},{TAG_DATE}:{quote(source, safe='/')}"
+    return None
 
 
-def _link(
-    meta: Mapping[str, Any], source: str, published: datetime,
-    categories: tuple[str, ...], config: Config,
-) -> str:
+def _permalink(meta: Mapping[str, Any], source: str, config: Config) -> str | None:
+    """The front matter's permalink as an absolute URL; None when it gives none."""
     given = meta.get("permalink")
     if given is not None and not isinstance(given, str):
         raise ArticleError(source, f"permalink: expected text, got {_show(given)}", "bad-field")
-    if given and given.strip():
-        link = absolute_url(strip_illegal_xml(given.strip()).lstrip("/"), config.base_url)
-        if link is None:
-            raise ArticleError(source, f"permalink: not an http(s) URL or path: {given!r}", "bad-field")
-        return link
-    return config.base_url + expand_permalink(config, source, published, categories)
+    if not given or not given.strip():
+        return None
+    link = absolute_url(strip_illegal_xml(given.strip()).lstrip("/"), config.base_url)
+    if link is None:
+        raise ArticleError(source, f"permalink: not an http(s) URL or path: {given!r}", "bad-field")
+    return link
 
 
-def expand_permalink(
-    config: Config, source: str, published: datetime, categories: tuple[str, ...]
-) -> str:
-    """Fill the ``[build] permalink`` pattern, like Hexo's :year/:month/… ."""
-    local = published.astimezone(config.timezone)
-    pure = PurePosixPath(source)
-    stem = quote(pure.stem, safe="")
-    slug = quote(pure.with_suffix("").as_posix(), safe="/")  # Hexo's :title keeps folders
-    category = ""
-    if "{category}" in config.permalink:
-        from feeds.slugs import slugify  # imports pypinyin: only when the pattern needs it
-
-        first = categories[0] if categories else ""
-        category = config.category_slugs.get(first) or slugify(first) or "uncategorized"
-    return config.permalink.format(
-        year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}",
-        i_month=str(local.month), i_day=str(local.day), hour=f"{local.hour:02d}",
-        minute=f"{local.minute:02d}", second=f"{local.second:02d}",
-        slug=slug, name=stem, title=slug, category=category,
-    )
-
-
-def _images(meta: Mapping[str, Any], link: str, source: str) -> tuple[str | None, str | None]:
+def _images(meta: Mapping[str, Any], link: Callable[[], str], source: str) -> tuple[str | None, str | None]:
     found: list[str | None] = []
     for key in ("headimg", "thumbnail"):
         value = meta.get(key)
         if value is not None and not isinstance(value, str):
             raise ArticleError(source, f"{key}: expected a URL, got {_show(value)}", "bad-field")
-        found.append(absolute_url(strip_illegal_xml(value), link) if value else None)
+        if not value:
+            found.append(None)
+            continue
+        value = strip_illegal_xml(value)
+        # An absolute URL needs no base: the article's link is made only for relative ones.
+        found.append(absolute_url(value, "" if _ABSOLUTE.match(value.strip()) else link()))
     if found[0] is not None and found[0] == found[1]:
         return found[0], found[0]  # one string object, not two equal ones
     return found[0], found[1]

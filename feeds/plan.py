@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from feeds.config import Config
+from feeds.links import article_id
 from feeds.models import Article
 from feeds.slugs import assign_slugs
 
@@ -157,20 +158,26 @@ def plan_feeds(
 
     ``known_slugs`` (name -> ``slugify(name)``) spares computing them again.
     """
-    ordered = _unique_ids(sort_articles(a for a in articles if not a.draft))
+    ordered = _unique_ids(sort_articles(a for a in articles if not a.draft), config)
     specs = [FeedSpec("all", "", "all", config.title, tuple(ordered))]
     for family in config.families:
         specs += _family(ordered, family, config, known_slugs)
     return tuple(specs)
 
 
-def _unique_ids(ordered: list[Article]) -> list[Article]:
-    """The newest article of each id: a feed must never repeat an id (readers merge them)."""
+def _unique_ids(ordered: list[Article], config: Config) -> list[Article]:
+    """The newest article of each id: a feed must never repeat an id (readers merge them).
+
+    Ids made from paths differ from each other; only a given id can repeat one.
+    """
+    if all(article.given_id is None for article in ordered):
+        return ordered
     seen: set[str] = set()
     unique = []
     for article in ordered:
-        if article.id not in seen:
-            seen.add(article.id)
+        ident = article_id(article, config)
+        if ident not in seen:
+            seen.add(ident)
             unique.append(article)
     return unique
 

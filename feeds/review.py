@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from feeds.config import Config
+from feeds.links import article_id
 from feeds.loader import LoadResult
 from feeds.models import Article, Finding
 from feeds.plan import names_of
@@ -31,7 +32,7 @@ def ordered(findings: Iterable[Finding]) -> list[Finding]:
 def review(articles: Sequence[Article], config: Config, known_slugs: Mapping[str, str]) -> list[Finding]:
     """Everything suspicious about ``articles`` that does not depend on the clock."""
     found = [f for a in articles for f in _single(a)]
-    found += _duplicates(articles)
+    found += _duplicates(articles, config)
     found += _slug_clashes(articles, config, known_slugs)
     return found
 
@@ -54,7 +55,7 @@ def _single(article: Article) -> Iterator[Finding]:
         yield Finding(src, "warning", "missing-categories", "categories: none (only in the all-articles feeds)")
 
 
-def _duplicates(articles: Sequence[Article]) -> Iterator[Finding]:
+def _duplicates(articles: Sequence[Article], config: Config) -> Iterator[Finding]:
     """Repeated ids, and repeated (title, date) pairs.
 
     Two passes: the first remembers one file per key, the second lists the
@@ -64,17 +65,18 @@ def _duplicates(articles: Sequence[Article]) -> Iterator[Finding]:
     first_title: dict[tuple[str, datetime], str] = {}
     twice_ids: set[str] = set()
     twice_titles: set[tuple[str, datetime]] = set()
+    given = any(a.given_id is not None for a in articles)  # else every id is a distinct path
     for a in articles:
-        if first_id.setdefault(a.id, a.source) != a.source:
-            twice_ids.add(a.id)
+        if given and first_id.setdefault(article_id(a, config), a.source) != a.source:
+            twice_ids.add(article_id(a, config))
         if first_title.setdefault((a.title, a.published), a.source) != a.source:
             twice_titles.add((a.title, a.published))
     del first_id, first_title
     by_id: dict[str, list[str]] = defaultdict(list)
     by_title: dict[tuple[str, datetime], list[str]] = defaultdict(list)
     for a in articles:
-        if a.id in twice_ids:
-            by_id[a.id].append(a.source)
+        if twice_ids and article_id(a, config) in twice_ids:
+            by_id[article_id(a, config)].append(a.source)
         if (a.title, a.published) in twice_titles:
             by_title[(a.title, a.published)].append(a.source)
     for ident, sources in by_id.items():

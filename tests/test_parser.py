@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from feeds.config import Config
 from feeds.errors import ArticleError
+from feeds.links import article_id, article_link
 from feeds.loader import iter_sources, load_articles
 from feeds.models import Author
 from feeds.parser import decode_article, parse_article
@@ -43,8 +44,9 @@ def test_seed_article(config: Config) -> None:
     assert a.categories == ("金融", "中证网", "资讯")
     assert a.author == Author("中证网")
     assert a.image == a.thumbnail == "https://picsum.photos/400/300?random=284"
-    assert a.link == "https://news.example.com/2021/07/11/000_651e3118f59f4f36/"
-    assert a.id == "tag:news.example.com,2021:000_651e3118f59f4f36.txt"
+    assert article_link(a, config) == "https://news.example.com/2021/07/11/000_651e3118f59f4f36/"
+    assert article_id(a, config) == "tag:news.example.com,2021:000_651e3118f59f4f36.txt"
+    assert a.permalink is None and a.given_id is None  # derived when rendered, not kept
     assert "\u3000\u3000中证网讯" in a.body
     assert not a.draft
 
@@ -82,8 +84,8 @@ def test_author_mapping_and_drafts(config: Config) -> None:
 
 
 def test_given_id_kept_and_plain_ids_become_uris(config: Config) -> None:
-    assert parse(config, "title: t\ndate: 2021-07-10\nid: urn:uuid:1234").id == "urn:uuid:1234"
-    assert parse(config, "title: t\ndate: 2021-07-10\nguid: 12 34").id == (
+    assert parse(config, "title: t\ndate: 2021-07-10\nid: urn:uuid:1234").given_id == "urn:uuid:1234"
+    assert parse(config, "title: t\ndate: 2021-07-10\nguid: 12 34").given_id == (
         "tag:news.example.com,2021:id/12%2034"
     )
 
@@ -92,13 +94,16 @@ def test_id_from_path_distinguishes_same_title_and_date(config: Config) -> None:
     front = "title: 同名\ndate: 2021-07-10"
     a = parse_article(article(front), "a/文章.md", config)
     b = parse_article(article(front), "b/文章.md", config)
-    assert a.id == "tag:news.example.com,2021:a/%E6%96%87%E7%AB%A0.md"
-    assert a.id != b.id
+    assert article_id(a, config) == "tag:news.example.com,2021:a/%E6%96%87%E7%AB%A0.md"
+    assert article_id(a, config) != article_id(b, config)
+    assert article_link(a, config) == "https://news.example.com/2021/07/10/a/%E6%96%87%E7%AB%A0/"
 
 
 def test_permalink_front_matter_and_pattern(config: Config) -> None:
-    assert parse(config, "title: t\ndate: 2021-07-10\npermalink: /p/1/").link == "https://news.example.com/p/1/"
-    assert parse(config, "title: t\ndate: 2021-07-10\npermalink: 'https://x.cn/a'").link == "https://x.cn/a"
+    given = parse(config, "title: t\ndate: 2021-07-10\npermalink: /p/1/")
+    assert given.permalink == article_link(given, config) == "https://news.example.com/p/1/"
+    absolute = parse(config, "title: t\ndate: 2021-07-10\npermalink: 'https://x.cn/a'")
+    assert article_link(absolute, config) == "https://x.cn/a"
 
 
 def test_relative_images_made_absolute_against_link(config: Config) -> None:
