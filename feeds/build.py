@@ -124,7 +124,7 @@ def build(
         findings = findings_of(load, config, clock, slugs)
         report = _report_json(load, findings, clock)
         save_cache(cache_folder(config), config, Cache(stamp, {e.source: e for e in load.entries},
-                                                       outputs, slugs, report))
+                                                       outputs, slugs, report), previous=cache)
     shown = tuple(f for f in findings if f.level != "info")
     return BuildReport(Counts.of(load), written, shown, time.perf_counter() - start, notices, load)
 

@@ -52,6 +52,7 @@ class Cache:
     outputs: Mapping[str, Output] = field(default_factory=dict)
     slugs: Mapping[str, str] = field(default_factory=dict)  # name -> slugify(name)
     report: Mapping[str, Any] = field(default_factory=dict)  # counts and findings of that build
+    lines: Mapping[str, str] = field(default_factory=dict, compare=False)  # source -> its line, as read
 
 
 def config_key(config: Config) -> str:
@@ -88,15 +89,24 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
             if header.get("key") != config_key(config):
                 return None  # another config or program version: a full build
             extra = json.loads(handle.readline())
-            loaded = {e.source: e for e in map(_entry_from_json, _items(handle))} if entries else {}
+            loaded: dict[str, FileEntry] = {}
+            lines: dict[str, str] = {}
+            for line, item in _items(handle) if entries else ():
+                entry = _entry_from_json(item)
+                loaded[entry.source], lines[entry.source] = entry, line
             return Cache(_str(header["stamp"]), loaded, _outputs(extra["outputs"]),
-                         _str_map(extra["slugs"]), _dict(extra["report"]))
+                         _str_map(extra["slugs"]), _dict(extra["report"]), lines)
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise CacheError(f"corrupt ({exc})") from exc
 
 
-def save_cache(folder: Path, config: Config, cache: Cache) -> None:
-    """Write the cache atomically (a temp file, then rename)."""
+def save_cache(folder: Path, config: Config, cache: Cache, previous: Cache | None = None) -> None:
+    """Write the cache atomically (a temp file, then rename).
+
+    An entry that is the very record ``previous`` loaded is written back as
+    the line it was read from, not encoded again.
+    """
+    old, old_lines = (previous.entries, previous.lines) if previous is not None else ({}, {})
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob(".tmp-*"):  # left by a build that was killed
         stale.unlink(missing_ok=True)
@@ -106,9 +116,14 @@ def save_cache(folder: Path, config: Config, cache: Cache) -> None:
                              "stamp": cache.stamp}))
         outputs = {p: [o.fingerprint, o.size, o.mtime_ns] for p, o in sorted(cache.outputs.items())}
         handle.write(_dumps({"outputs": outputs, "slugs": dict(cache.slugs), "report": dict(cache.report)}))
-        for item in _entry_items(cache.entries.values()):
-            handle.write(_ENCODER.encode(item))
-            handle.write("\n")
+        for entry in cache.entries.values():
+            if entry.stamp is None:
+                continue  # cannot be recognised next time: parse it again
+            if old.get(entry.source) is entry and entry.source in old_lines:
+                handle.write(old_lines[entry.source])
+            else:
+                handle.write(_ENCODER.encode(_entry_item(entry)))
+                handle.write("\n")
     os.replace(tmp, folder / FILE)
 
 
@@ -120,24 +135,29 @@ def _dumps(value: object) -> str:
     return _ENCODER.encode(value) + "\n"
 
 
-def _items(lines: Iterable[str]) -> Iterator[Any]:
-    """The JSON value of every line, parsed a batch of lines at a time."""
+def _items(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    """Every line with its JSON value, parsed a batch of lines at a time."""
     batch: list[str] = []
     for line in lines:
-        batch.append(line)
+        batch.append(line if line.endswith("\n") else line + "\n")
         if len(batch) == _BATCH:
-            yield from json.loads(f"[{','.join(batch)}]")
-            batch.clear()
+            yield from _parsed(batch)
+            batch = []
     if batch:
-        yield from json.loads(f"[{','.join(batch)}]")
+        yield from _parsed(batch)
 
 
-def _entry_items(entries: Iterable[FileEntry]) -> Iterator[list[Any]]:
-    for e in entries:
-        if e.stamp is None:
-            continue  # cannot be recognised next time: parse it again
-        article = _article_json(e.article) if e.article is not None else None
-        yield [e.source, e.stamp.size, e.stamp.mtime_ns, article, [finding_json(f) for f in e.findings]]
+def _parsed(batch: list[str]) -> Iterator[tuple[str, Any]]:
+    values = json.loads(f"[{','.join(batch)}]")
+    if len(values) != len(batch):  # a line holding "1,2" would shift every entry after it
+        raise ValueError("an entry line holds more than one value")
+    return zip(batch, values, strict=True)
+
+
+def _entry_item(e: FileEntry) -> list[Any]:
+    assert e.stamp is not None
+    article = _article_json(e.article) if e.article is not None else None
+    return [e.source, e.stamp.size, e.stamp.mtime_ns, article, [finding_json(f) for f in e.findings]]
 
 
 def finding_json(f: Finding) -> list[str]:

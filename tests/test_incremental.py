@@ -13,7 +13,7 @@ import pytest
 
 from feeds import fanout, loader
 from feeds.build import StrictError, build, cache_folder
-from feeds.cache import FILE
+from feeds.cache import FILE, load_cache, save_cache
 from feeds.compress import COMPRESSORS
 from feeds.config import Config
 from feeds.loader import load_articles
@@ -178,3 +178,14 @@ def test_worker_processes_write_the_same_bytes_as_one_process(
     assert len(fanout.tasks(views, sorted(views))) >= 4  # feeds for three workers to share
     assert published_files(many_config.output, compressed=True) == published_files(tmp_path / "one", compressed=True)
     assert many.write.written == one.write.written and many.counts == one.counts
+
+
+def test_lines_kept_from_the_last_cache_are_what_encoding_gives(site: Config, tmp_path: Path) -> None:
+    """A rebuild writes unchanged entries back as read: byte for byte what encoding them gives."""
+    build(site)
+    edit(site.content / "005_f1601efdcfadf5c8.txt", "title:", "title: 【更新】")
+    build(site)
+    cache = load_cache(cache_folder(site), site)
+    assert cache is not None and len(cache.lines) == len(cache.entries) >= 18
+    save_cache(tmp_path / "fresh", site, cache)  # every entry encoded again
+    assert (tmp_path / "fresh" / FILE).read_bytes() == (cache_folder(site) / FILE).read_bytes()
