@@ -10,6 +10,7 @@ few documents.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -59,6 +60,8 @@ def _pooled(todo: list[Task], views: Mapping[str, FeedView], config: Config, job
     import gc
     import multiprocessing
 
+    for module in ("feeds.feed", "feeds.jsonfeed", "nh3"):  # imported once here, not in every worker
+        importlib.import_module(module)
     _SHARED.update(views=views, config=config)
     gc.freeze()  # the articles stay put: no collection in a worker touches (and copies) their pages
     try:

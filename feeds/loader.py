@@ -8,6 +8,7 @@ file; nothing here follows a link out of the content folder or blocks.
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import stat
 from collections.abc import Iterator, Mapping
@@ -322,6 +323,7 @@ def _parse_shared(
     """
     import multiprocessing
 
+    importlib.import_module("feeds.parser")  # imported once here, not again in every worker
     chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
     context = multiprocessing.get_context("fork")
     claims = context.Array("b", len(chunks))
