@@ -11,15 +11,16 @@ import errno
 import importlib
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from feeds.config import Config
 from feeds.errors import ArticleError, ConfigError
 from feeds.models import Article, Finding, pickles_by_fields
 
+_T = TypeVar("_T")
 _SNIFF = 8192  # bytes looked at to tell binary files from text
 
 
@@ -82,17 +83,19 @@ def iter_sources(content: Path, skip: Path | None = None) -> Iterator[tuple[str,
     so that they are reported) and ``skip`` (the output folder, when it lies
     inside the content folder).
     """
-    for source, path, _ in _walk(content, skip):
+    for source, path, _ in walk(content, skip, lambda entry: None):
         yield source, Path(path)
 
 
-def _walk(content: Path, skip: Path | None) -> Iterator[tuple[str, str, Stamp | None]]:
-    """(relative path, path, stamp) of every non-hidden non-folder entry, in path order.
+def walk(
+    content: Path, skip: Path | None, describe: Callable[[os.DirEntry[str]], _T]
+) -> Iterator[tuple[str, str, _T]]:
+    """(relative path, path, ``describe(entry)``) of every non-hidden non-folder entry, in path order.
 
     os.scandir, not os.walk + pathlib: a 100k-file folder is listed in a
     fraction of the time. Each DirEntry is dropped as soon as it is read (a
-    sorted list of 100k of them weighed some 80 MB); the stamp follows
-    symlinks and is None when that fails.
+    sorted list of 100k of them weighed some 80 MB): ``describe`` takes what
+    is needed from it (a stat, say) while it is at hand.
     """
     if not content.is_dir():
         raise ConfigError(str(content), "content folder does not exist or is not a folder")
@@ -100,7 +103,7 @@ def _walk(content: Path, skip: Path | None) -> Iterator[tuple[str, str, Stamp | 
     stack = [("", str(content))]
     while stack:
         prefix, folder = stack.pop()
-        files: list[tuple[str, str, Stamp | None]] = []
+        files: list[tuple[str, str, _T]] = []
         folders: list[tuple[str, str]] = []
         with os.scandir(folder) as listing:
             for entry in listing:
@@ -110,14 +113,15 @@ def _walk(content: Path, skip: Path | None) -> Iterator[tuple[str, str, Stamp | 
                     if os.path.realpath(entry.path) != skip_real:
                         folders.append((entry.name, entry.path))
                 else:
-                    files.append((entry.name, entry.path, _stamp(entry)))
+                    files.append((entry.name, entry.path, describe(entry)))
         files.sort(key=lambda f: f[0])
         for name, path, stamp in files:
             yield prefix + name, path, stamp
         stack.extend((f"{prefix}{name}/", path) for name, path in sorted(folders, reverse=True))
 
 
-def _stamp(entry: os.DirEntry[str]) -> Stamp | None:
+def stamp_of(entry: os.DirEntry[str]) -> Stamp | None:
+    """The entry's stamp (following a symlink), None when it cannot be stat()ed."""
     try:
         info = entry.stat()
     except OSError:
@@ -234,7 +238,7 @@ Scanned = list[tuple[str, str, "Stamp | None"]]  # (source, path, stamp); paths 
 
 def scan(config: Config) -> Scanned:
     """Every candidate file with its stamp, in path order; nothing is read."""
-    return list(_walk(config.content, config.output))
+    return list(walk(config.content, config.output, stamp_of))
 
 
 def parse_entry(path: str, source: str, stamp: Stamp | None, config: Config, root: str,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from feeds.config import Config
 from feeds.errors import FeedsError
-from feeds.loader import FileEntry, iter_sources, load_articles
+from feeds.loader import FileEntry, load_articles, walk
 from feeds.site import build_site
 from feeds.snapshot import Snapshot
 
@@ -52,17 +52,20 @@ def content_signature(config: Config) -> Signature:
 
     A missing folder gives an empty signature (and a rebuild that fails).
     """
-    out: list[tuple[str, int, int, int]] = []
     try:
-        for source, path in iter_sources(config.content, skip=config.output):
-            try:
-                st = path.stat()
-            except OSError:
-                continue  # removed since it was listed
-            out.append((source, st.st_size, st.st_mtime_ns, st.st_ino))
+        listed = walk(config.content, config.output, _identity)
+        return tuple((source, *found) for source, _, found in listed if found is not None)
     except (FeedsError, OSError):
         return ()
-    return tuple(out)
+
+
+def _identity(entry: os.DirEntry[str]) -> tuple[int, int, int] | None:
+    """Size, mtime and inode (following a symlink); None when removed since it was listed."""
+    try:
+        st = entry.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 class LiveSite:
