@@ -12,9 +12,11 @@ expected is discarded with a warning and the build starts from scratch.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -52,7 +54,7 @@ class Cache:
     outputs: Mapping[str, Output] = field(default_factory=dict)
     slugs: Mapping[str, str] = field(default_factory=dict)  # name -> slugify(name)
     report: Mapping[str, Any] = field(default_factory=dict)  # counts and findings of that build
-    lines: Mapping[str, str] = field(default_factory=dict, compare=False)  # source -> its line, as read
+    origin: tuple[int, int, int] | None = field(default=None, compare=False)  # size, mtime, inode of its file
 
 
 def config_key(config: Config) -> str:
@@ -89,13 +91,9 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
             if header.get("key") != config_key(config):
                 return None  # another config or program version: a full build
             extra = json.loads(handle.readline())
-            loaded: dict[str, FileEntry] = {}
-            lines: dict[str, str] = {}
-            for line, item in _items(handle) if entries else ():
-                entry = _entry_from_json(item)
-                loaded[entry.source], lines[entry.source] = entry, line
+            loaded = {e.source: e for e in map(_entry_from_json, _items(handle))} if entries else {}
             return Cache(_str(header["stamp"]), loaded, _outputs(extra["outputs"]),
-                         _str_map(extra["slugs"]), _dict(extra["report"]), lines)
+                         _str_map(extra["slugs"]), _dict(extra["report"]), _identity(os.fstat(handle.fileno())))
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise CacheError(f"corrupt ({exc})") from exc
 
@@ -104,9 +102,9 @@ def save_cache(folder: Path, config: Config, cache: Cache, previous: Cache | Non
     """Write the cache atomically (a temp file, then rename).
 
     An entry that is the very record ``previous`` loaded is written back as
-    the line it was read from, not encoded again.
+    the line it was read from, not encoded again: the old file, still in
+    place and unchanged since, is read alongside (both are in path order).
     """
-    old, old_lines = (previous.entries, previous.lines) if previous is not None else ({}, {})
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob(".tmp-*"):  # left by a build that was killed
         stale.unlink(missing_ok=True)
@@ -116,15 +114,54 @@ def save_cache(folder: Path, config: Config, cache: Cache, previous: Cache | Non
                              "stamp": cache.stamp}))
         outputs = {p: [o.fingerprint, o.size, o.mtime_ns] for p, o in sorted(cache.outputs.items())}
         handle.write(_dumps({"outputs": outputs, "slugs": dict(cache.slugs), "report": dict(cache.report)}))
-        for entry in cache.entries.values():
-            if entry.stamp is None:
-                continue  # cannot be recognised next time: parse it again
-            if old.get(entry.source) is entry and entry.source in old_lines:
-                handle.write(old_lines[entry.source])
-            else:
-                handle.write(_ENCODER.encode(_entry_item(entry)))
-                handle.write("\n")
+        with _old_lines(folder / FILE, previous) as old_lines:
+            for entry in cache.entries.values():
+                if entry.stamp is None:
+                    continue  # cannot be recognised next time: parse it again
+                line = old_lines.get(entry.source) if previous and previous.entries.get(entry.source) is entry else None
+                handle.write(line if line is not None else _ENCODER.encode(_entry_item(entry)) + "\n")
     os.replace(tmp, folder / FILE)
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int]:
+    return info.st_size, info.st_mtime_ns, info.st_ino
+
+
+_SOURCE = re.compile(r'\[("(?:[^"\\]|\\.)*")')  # an entry line's first item, a JSON string
+
+
+class _OldLines:
+    """The entry lines of a cache file by source, looked up in ascending order while reading it once."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._source, self._line = "", ""
+
+    def get(self, source: str) -> str | None:
+        while self._source < source:
+            line = next(self._lines, None)
+            found = _SOURCE.match(line) if line is not None else None
+            if line is None or found is None:
+                self._source, self._line = "\U0010ffff", ""  # nothing left: past every source
+                break
+            self._source, self._line = json.loads(found.group(1)), line
+        return self._line if self._source == source and self._line.endswith("\n") else None
+
+
+@contextlib.contextmanager
+def _old_lines(path: Path, previous: Cache | None) -> Iterator[_OldLines]:
+    """The lines of ``path`` when it is still the file ``previous`` was read from."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError:
+        yield _OldLines(iter(()))
+        return
+    with handle:
+        if previous is None or previous.origin != _identity(os.fstat(handle.fileno())):
+            yield _OldLines(iter(()))
+            return
+        handle.readline(), handle.readline()  # header, outputs and report
+        yield _OldLines(iter(handle))
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -135,11 +172,11 @@ def _dumps(value: object) -> str:
     return _ENCODER.encode(value) + "\n"
 
 
-def _items(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
-    """Every line with its JSON value, parsed a batch of lines at a time."""
+def _items(lines: Iterable[str]) -> Iterator[Any]:
+    """The JSON value of every line, parsed a batch of lines at a time."""
     batch: list[str] = []
     for line in lines:
-        batch.append(line if line.endswith("\n") else line + "\n")
+        batch.append(line)
         if len(batch) == _BATCH:
             yield from _parsed(batch)
             batch = []
@@ -147,11 +184,11 @@ def _items(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
         yield from _parsed(batch)
 
 
-def _parsed(batch: list[str]) -> Iterator[tuple[str, Any]]:
-    values = json.loads(f"[{','.join(batch)}]")
+def _parsed(batch: list[str]) -> list[Any]:
+    values: list[Any] = json.loads(f"[{','.join(batch)}]")
     if len(values) != len(batch):  # a line holding "1,2" would shift every entry after it
         raise ValueError("an entry line holds more than one value")
-    return zip(batch, values, strict=True)
+    return values
 
 
 def _entry_item(e: FileEntry) -> list[Any]:

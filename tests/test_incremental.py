@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from feeds import cache as cache_module
 from feeds import fanout, loader
 from feeds.build import StrictError, build, cache_folder
 from feeds.cache import FILE, load_cache, save_cache
@@ -180,12 +181,19 @@ def test_worker_processes_write_the_same_bytes_as_one_process(
     assert many.write.written == one.write.written and many.counts == one.counts
 
 
-def test_lines_kept_from_the_last_cache_are_what_encoding_gives(site: Config, tmp_path: Path) -> None:
+def test_lines_kept_from_the_last_cache_are_what_encoding_gives(
+    site: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A rebuild writes unchanged entries back as read: byte for byte what encoding them gives."""
     build(site)
     edit(site.content / "005_f1601efdcfadf5c8.txt", "title:", "title: 【更新】")
+    encoded: list[str] = []
+    real = cache_module._entry_item
+    monkeypatch.setattr(cache_module, "_entry_item", lambda e: encoded.append(e.source) or real(e))
     build(site)
+    assert encoded == ["005_f1601efdcfadf5c8.txt"]  # the other 17 lines were copied
+    monkeypatch.undo()
     cache = load_cache(cache_folder(site), site)
-    assert cache is not None and len(cache.lines) == len(cache.entries) >= 18
+    assert cache is not None and cache.origin is not None and len(cache.entries) >= 18
     save_cache(tmp_path / "fresh", site, cache)  # every entry encoded again
     assert (tmp_path / "fresh" / FILE).read_bytes() == (cache_folder(site) / FILE).read_bytes()
