@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -113,12 +112,18 @@ def save_cache(folder: Path, config: Config, cache: Cache, previous: Cache | Non
         handle.write(_dumps({"format": FORMAT, "version": VERSION, "key": config_key(config),
                              "stamp": cache.stamp}))
         outputs = {p: [o.fingerprint, o.size, o.mtime_ns] for p, o in sorted(cache.outputs.items())}
-        handle.write(_dumps({"outputs": outputs, "slugs": dict(cache.slugs), "report": dict(cache.report)}))
+        # Megabytes at 100k files (every finding of the report): written a slice at a time, so
+        # neither a newline appended nor the UTF-8 encoding copies all of it at once.
+        extra = _ENCODER.encode({"outputs": outputs, "slugs": dict(cache.slugs), "report": dict(cache.report)})
+        for start in range(0, len(extra), _SLICE):
+            handle.write(extra[start : start + _SLICE])
+        del extra
+        handle.write("\n")
         with _old_lines(folder / FILE, previous) as old_lines:
             for entry in cache.entries.values():
                 if entry.stamp is None:
                     continue  # cannot be recognised next time: parse it again
-                line = old_lines.get(entry.source) if previous and previous.entries.get(entry.source) is entry else None
+                line = old_lines.line_of(entry)
                 handle.write(line if line is not None else _ENCODER.encode(_entry_item(entry)) + "\n")
     os.replace(tmp, folder / FILE)
 
@@ -127,25 +132,28 @@ def _identity(info: os.stat_result) -> tuple[int, int, int]:
     return info.st_size, info.st_mtime_ns, info.st_ino
 
 
-_SOURCE = re.compile(r'\[("(?:[^"\\]|\\.)*")')  # an entry line's first item, a JSON string
-
-
 class _OldLines:
-    """The entry lines of a cache file by source, looked up in ascending order while reading it once."""
+    """The lines of the cache file ``previous`` was read from, paired with the entries read from them.
 
-    def __init__(self, lines: Iterator[str]) -> None:
-        self._lines = lines
-        self._source, self._line = "", ""
+    Both are in path order, as are the entries being written: ``line_of``
+    walks them once. A line is given back only for the very entry that was
+    read from it, and only when it starts with that entry's path.
+    """
 
-    def get(self, source: str) -> str | None:
-        while self._source < source:
-            line = next(self._lines, None)
-            found = _SOURCE.match(line) if line is not None else None
-            if line is None or found is None:
-                self._source, self._line = "\U0010ffff", ""  # nothing left: past every source
-                break
-            self._source, self._line = json.loads(found.group(1)), line
-        return self._line if self._source == source and self._line.endswith("\n") else None
+    def __init__(self, pairs: Iterator[tuple[FileEntry, str]]) -> None:
+        self._pairs = pairs
+        self._entry: FileEntry | None = None
+        self._line = ""
+
+    def line_of(self, entry: FileEntry) -> str | None:
+        while self._entry is None or self._entry.source < entry.source:
+            pair = next(self._pairs, None)
+            if pair is None:
+                return None
+            self._entry, self._line = pair
+        if self._entry is not entry or not self._line.endswith("\n"):
+            return None
+        return self._line if self._line.startswith(f"[{_ENCODER.encode(entry.source)},") else None
 
 
 @contextlib.contextmanager
@@ -161,11 +169,12 @@ def _old_lines(path: Path, previous: Cache | None) -> Iterator[_OldLines]:
             yield _OldLines(iter(()))
             return
         handle.readline(), handle.readline()  # header, outputs and report
-        yield _OldLines(iter(handle))
+        yield _OldLines(zip(previous.entries.values(), handle, strict=False))  # a short file: fewer copied
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _BATCH = 1000  # entry lines parsed per json.loads call
+_SLICE = 1 << 18  # characters written at once
 
 
 def _dumps(value: object) -> str:
