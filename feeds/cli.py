@@ -95,8 +95,9 @@ def _run_build(args: argparse.Namespace, config: Config) -> int:
                        use_cache=not args.no_cache, jobs=args.jobs, progress=progress)
     for notice in report.notices:
         _err(notice)
-    for finding in report.findings:
-        _err(_finding_line(finding, config))
+    if report.findings:  # thousands on a big site: one write, and the folder's path made once
+        folder = _folder_prefix(config.content)
+        _err("\n".join(_finding_line(finding, folder) for finding in report.findings))
     if args.verbose:
         _list_files(report)
     if terminal:
@@ -145,9 +146,15 @@ def _jobs(value: str) -> int:
     return jobs
 
 
-def _finding_line(finding: Finding, config: Config) -> str:
+def _folder_prefix(folder: Path) -> str:
+    """What ``(folder / name).as_posix()`` puts before ``name``."""
+    posix = folder.as_posix()
+    return "" if posix == "." else posix if posix.endswith("/") else f"{posix}/"
+
+
+def _finding_line(finding: Finding, folder: str) -> str:
     prefix = "" if finding.level == "error" else f"{finding.level}: "
-    return f"{(config.content / finding.file).as_posix()}: {prefix}{finding.message}"
+    return f"{folder}{finding.file}: {prefix}{finding.message}"
 
 
 def _run_check(args: argparse.Namespace, config: Config) -> int:
