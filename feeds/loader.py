@@ -368,6 +368,7 @@ def _parse_chunk(index: int) -> list[FileEntry]:
     config, root = _WORKER["config"], _WORKER["root"]
     return [parse_entry(path, source, stamp, config, root) for path, source, stamp in _WORKER["chunks"][index]]
 
+
 def _output_inside(config: Config) -> Iterator[Finding]:
     content, output = os.path.realpath(config.content), os.path.realpath(config.output)
     if output != content and os.path.commonpath([output, content]) == content:
