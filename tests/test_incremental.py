@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import subprocess
@@ -197,3 +198,28 @@ def test_lines_kept_from_the_last_cache_are_what_encoding_gives(
     assert cache is not None and cache.origin is not None and len(cache.entries) >= 18
     save_cache(tmp_path / "fresh", site, cache)  # every entry encoded again
     assert (tmp_path / "fresh" / FILE).read_bytes() == (cache_folder(site) / FILE).read_bytes()
+
+
+@pytest.mark.parametrize(("index", "value"), [
+    (0, 7),  # the path
+    (1, "5550"),  # the size
+    (3, [1, "2021-07-10T13:41:00+00:00", None, None, None, [], [], None, None, None, None, False]),  # title
+    (3, ["t", "2021-07-10T21:41:00+08:00", None, None, None, [], [], None, None, None, None, False]),  # not UTC
+    (3, ["t", "2021-07-10T13:41:00+00:00", None, None, None, "股市", [], None, None, None, None, False]),
+    (3, ["t", "2021-07-10T13:41:00+00:00", None, None, None, [], [], [1, None], None, None, None, False]),
+    (3, ["t", "2021-07-10T13:41:00+00:00", 5, None, None, [], [], None, None, None, None, False]),  # link
+    (3, ["t", "2021-07-10T13:41:00+00:00", None, None, None, [], [], None, None, None, None, "yes"]),
+    (4, [["a.md", "loud", "x", "y"]]),  # a finding's level
+])
+def test_entries_of_the_wrong_shape_discard_the_cache(site: Config, index: int, value: object) -> None:
+    build(site)
+    path = cache_folder(site) / FILE
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    entry = json.loads(lines[2])
+    entry[index] = value
+    lines[2] = json.dumps(entry, ensure_ascii=False) + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    os.utime(site.content / "000_651e3118f59f4f36.txt")  # past the no-change path
+    report = build(site)
+    assert report.notices and "cache discarded" in report.notices[0]
+    assert report.load is not None and report.load.parsed == 18
