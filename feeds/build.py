@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
@@ -31,6 +31,7 @@ from feeds.cache import (
     folder_stamp,
     load_cache,
     save_cache,
+    stage_entries,
 )
 from feeds.compress import COPY_SUFFIXES, SUFFIXES, base_of, copies
 from feeds.config import Config
@@ -120,11 +121,22 @@ def build(
         del scanned  # 100k paths and stamps: free them before rendering
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
         slugs = natural_slugs(feed_names(load.published, config), cache.slugs if cache else {})
-        written, outputs = _render_and_write(load, config, slugs, cache, jobs)
-        findings = findings_of(load, config, clock, slugs)
-        report = _report_json(load, findings, clock)
-        save_cache(cache_folder(config), config, Cache(stamp, {e.source: e for e in load.entries},
-                                                       outputs, slugs, report), previous=cache)
+        folder = cache_folder(config)
+        side: dict[str, Any] = {}
+
+        def meanwhile() -> None:  # needs no output file: done while workers render
+            side["findings"] = findings_of(load, config, clock, slugs)
+            side["report"] = _report_json(load, side["findings"], clock)
+            side["staged"] = stage_entries(folder, load.entries, cache)
+
+        try:
+            written, outputs = _render_and_write(load, config, slugs, cache, jobs, meanwhile)
+        except BaseException:
+            if "staged" in side:
+                side["staged"].unlink(missing_ok=True)
+            raise
+        findings = side["findings"]
+        save_cache(folder, config, Cache(stamp, {}, outputs, slugs, side["report"]), staged=side["staged"])
     shown = tuple(f for f in findings if f.level != "info")
     return BuildReport(Counts.of(load), written, shown, time.perf_counter() - start, notices, load)
 
@@ -180,7 +192,8 @@ def _report_json(load: LoadResult, findings: list[Finding], now: datetime) -> di
 
 
 def _render_and_write(
-    load: LoadResult, config: Config, slugs: Mapping[str, str], cache: Cache | None, jobs: int
+    load: LoadResult, config: Config, slugs: Mapping[str, str], cache: Cache | None, jobs: int,
+    meanwhile: Callable[[], None],
 ) -> tuple[WriteReport, dict[str, Output]]:
     """Render the feeds whose fingerprint changed (and the index pages); write what differs."""
     from feeds.fanout import render_items  # renderers: not for a build with nothing to render
@@ -198,8 +211,12 @@ def _render_and_write(
     pages = [(INDEX, render_index(specs, config)), (OPML, render_opml(specs, config))]
     documents = [*todo, *(path for path, _ in pages)]
     paths = {path + suffix for path in documents for suffix in ("", *COPY_SUFFIXES)}
-    items = chain(render_items(views, todo, config, jobs), (i for p, data in pages for i in copies(p, data)))
-    written = write_tree(items, paths, config.output, keep={p + s for p in fresh for s in ("", *COPY_SUFFIXES)})
+    rendered = render_items(views, todo, config, jobs, meanwhile)
+    try:
+        items = chain(rendered, (i for p, data in pages for i in copies(p, data)))
+        written = write_tree(items, paths, config.output, keep={p + s for p in fresh for s in ("", *COPY_SUFFIXES)})
+    finally:
+        rendered.close()  # a failed write stops the workers (and waits for ``meanwhile``) now
     outputs = {}
     for path in sorted(paths | set(written.unchanged)):
         info = (config.output / path).stat()

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -97,35 +98,59 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
             raise CacheError(f"corrupt ({exc})") from exc
 
 
-def save_cache(folder: Path, config: Config, cache: Cache, previous: Cache | None = None) -> None:
-    """Write the cache atomically (a temp file, then rename).
+def stage_entries(folder: Path, entries: Iterable[FileEntry], previous: Cache | None = None) -> Path:
+    """Write the entry lines of a cache to a temp file in ``folder``; ``save_cache`` puts them in place.
 
-    An entry that is the very record ``previous`` loaded is written back as
-    the line it was read from, not encoded again: the old file, still in
-    place and unchanged since, is read alongside (both are in path order).
+    The slow half of saving (100k lines), apart so that it can run while
+    feeds render. An entry that is the very record ``previous`` loaded is
+    written back as the line it was read from, not encoded again: the old
+    file, still in place and unchanged since, is read alongside (both are in
+    path order).
     """
     folder.mkdir(parents=True, exist_ok=True)
+    mine = f".tmp-{os.getpid()}-"
     for stale in folder.glob(".tmp-*"):  # left by a build that was killed
-        stale.unlink(missing_ok=True)
+        if not stale.name.startswith(mine):
+            stale.unlink(missing_ok=True)
+    staged = folder / f"{mine}entries"
+    with staged.open("w", encoding="utf-8") as handle, _old_lines(folder / FILE, previous) as old_lines:
+        for entry in entries:
+            if entry.stamp is None:
+                continue  # cannot be recognised next time: parse it again
+            line = old_lines.line_of(entry)
+            handle.write(line if line is not None else _ENCODER.encode(_entry_item(entry)) + "\n")
+    return staged
+
+
+def save_cache(
+    folder: Path, config: Config, cache: Cache, previous: Cache | None = None, *, staged: Path | None = None
+) -> None:
+    """Write the cache atomically (a temp file, then rename).
+
+    ``staged`` holds the entry lines ``stage_entries`` wrote (then
+    ``cache.entries`` is not looked at); without it they are written here.
+    """
+    if staged is None:
+        staged = stage_entries(folder, cache.entries.values(), previous)
     tmp = folder / f".tmp-{os.getpid()}-{FILE}"
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(_dumps({"format": FORMAT, "version": VERSION, "key": config_key(config),
-                             "stamp": cache.stamp}))
-        outputs = {p: [o.fingerprint, o.size, o.mtime_ns] for p, o in sorted(cache.outputs.items())}
-        # Megabytes at 100k files (every finding of the report): written a slice at a time, so
-        # neither a newline appended nor the UTF-8 encoding copies all of it at once.
-        extra = _ENCODER.encode({"outputs": outputs, "slugs": dict(cache.slugs), "report": dict(cache.report)})
-        for start in range(0, len(extra), _SLICE):
-            handle.write(extra[start : start + _SLICE])
-        del extra
-        handle.write("\n")
-        with _old_lines(folder / FILE, previous) as old_lines:
-            for entry in cache.entries.values():
-                if entry.stamp is None:
-                    continue  # cannot be recognised next time: parse it again
-                line = old_lines.line_of(entry)
-                handle.write(line if line is not None else _ENCODER.encode(_entry_item(entry)) + "\n")
-    os.replace(tmp, folder / FILE)
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(_dumps({"format": FORMAT, "version": VERSION, "key": config_key(config),
+                                 "stamp": cache.stamp}).encode())
+            outputs = {p: [o.fingerprint, o.size, o.mtime_ns] for p, o in sorted(cache.outputs.items())}
+            # Megabytes at 100k files (every finding of the report): written a slice at a time, so
+            # neither a newline appended nor the UTF-8 encoding copies all of it at once.
+            extra = _ENCODER.encode({"outputs": outputs, "slugs": dict(cache.slugs), "report": dict(cache.report)})
+            for start in range(0, len(extra), _SLICE):
+                handle.write(extra[start : start + _SLICE].encode())
+            del extra
+            handle.write(b"\n")
+            with staged.open("rb") as lines:
+                shutil.copyfileobj(lines, handle, 1 << 20)
+        os.replace(tmp, folder / FILE)
+    finally:
+        staged.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
 
 
 def _identity(info: os.stat_result) -> tuple[int, int, int]:

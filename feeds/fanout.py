@@ -11,7 +11,8 @@ few documents.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
 from feeds.compress import copies
@@ -35,15 +36,20 @@ def tasks(views: Mapping[str, FeedView], paths: Sequence[str]) -> list[Task]:
 
 
 def render_items(views: Mapping[str, FeedView], paths: Sequence[str], config: Config,
-                 jobs: int) -> Iterator[Item]:
-    """(path, bytes) of every document in ``paths`` and of its compressed copies."""
+                 jobs: int, meanwhile: Callable[[], None] = lambda: None) -> Generator[Item, None, None]:
+    """(path, bytes) of every document in ``paths`` and of its compressed copies.
+
+    ``meanwhile`` is called once: in a thread of this process while worker
+    processes render (this one would only wait), else before rendering here.
+    """
     todo = tasks(views, paths)
     if jobs <= 1 or len(todo) < _POOL_FROM:
+        meanwhile()
         entries = EntryCache(config)
         for task in todo:
             yield from _render_task(task, views, config, entries)
         return
-    yield from _pooled(todo, views, config, jobs)
+    yield from _pooled(todo, views, config, jobs, meanwhile)
 
 
 def _render_task(task: Task, views: Mapping[str, FeedView], config: Config, entries: EntryCache) -> list[Item]:
@@ -56,7 +62,9 @@ def _render_task(task: Task, views: Mapping[str, FeedView], config: Config, entr
 _SHARED: dict[str, Any] = {}  # what forked workers inherit: views, config, their entry cache
 
 
-def _pooled(todo: list[Task], views: Mapping[str, FeedView], config: Config, jobs: int) -> Iterator[Item]:
+def _pooled(
+    todo: list[Task], views: Mapping[str, FeedView], config: Config, jobs: int, meanwhile: Callable[[], None]
+) -> Generator[Item, None, None]:
     import gc
     import multiprocessing
 
@@ -66,11 +74,36 @@ def _pooled(todo: list[Task], views: Mapping[str, FeedView], config: Config, job
     gc.freeze()  # the articles stay put: no collection in a worker touches (and copies) their pages
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(todo)), initializer=_init) as pool:
-            for items in pool.imap(_work, todo):
-                yield from items
+            side = _Side(meanwhile)  # started once the workers are forked: no thread is ever forked
+            try:
+                for items in pool.imap(_work, todo):
+                    yield from items
+            finally:
+                side.join()  # also when the writer gave up: nothing of it runs on afterwards
+            side.check()
     finally:
         _SHARED.clear()
         gc.unfreeze()
+
+
+class _Side(threading.Thread):
+    """Runs ``work`` beside the main thread; ``check`` re-raises what it raised."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__(name="feeds-meanwhile", daemon=True)
+        self._work = work
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # handed to the main thread by join()
+            self._error = exc
+
+    def check(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
 def _init() -> None:

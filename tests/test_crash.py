@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from feeds import fanout
 from feeds.build import build
 from feeds.compress import COMPRESSORS
 from feeds.errors import OutputError
@@ -99,8 +100,9 @@ def test_second_build_waits_for_the_lock_then_runs(tmp_path: Path) -> None:
     assert (output / "all.rss").is_file()
 
 
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: feeds render in workers, the cache is staged beside them
 def test_disk_full_names_the_file_and_keeps_published_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
     content = tmp_path / "content"
     make_corpus(content, 5, edition=1)
@@ -116,8 +118,9 @@ def test_disk_full_names_the_file_and_keeps_published_files(
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", full)
+    monkeypatch.setattr(fanout, "_POOL_FROM", 1)
     with pytest.raises(OutputError) as info:
-        build(config)
+        build(config, jobs=jobs)
     assert str(info.value) == f"{config.output / 'all.rss'}: cannot write: No space left on device"
     assert (config.output / "all.rss").read_bytes() == before[config.output / "all.rss"]
     assert not [p for p in config.output.rglob(f"{TMP_PREFIX}*")]

@@ -180,6 +180,10 @@ def test_worker_processes_write_the_same_bytes_as_one_process(
     assert len(fanout.tasks(views, sorted(views))) >= 4  # feeds for three workers to share
     assert published_files(many_config.output, compressed=True) == published_files(tmp_path / "one", compressed=True)
     assert many.write.written == one.write.written and many.counts == one.counts
+    assert many.findings == one.findings  # made beside the workers, the same as made after them
+    entry_lines = [(cache_folder(c) / FILE).read_text(encoding="utf-8").splitlines()[2:]
+                   for c in (many_config, make_config(site.content, tmp_path / "one"))]
+    assert entry_lines[0] == entry_lines[1] and len(entry_lines[0]) == 18
 
 
 def test_lines_kept_from_the_last_cache_are_what_encoding_gives(
