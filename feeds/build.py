@@ -114,7 +114,8 @@ def build(
         head, notices = _open_cache(config, use_cache, entries=False)  # header and report only
         if head is not None and not strict and _untouched(head, stamp, config.output):
             return _unchanged_report(head, clock, time.perf_counter() - start)
-        cache, more = _open_cache(config, use_cache and head is not None)
+        found_cache, head = head is not None, None  # its report: 30k findings at 100k files, not needed now
+        cache, more = _open_cache(config, use_cache and found_cache)
         notices += more
         known = cache.entries if cache is not None else None
         load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress)

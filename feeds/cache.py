@@ -73,7 +73,8 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
     """The cache in ``folder``, or None when there is none or it belongs to another config.
 
     Raises CacheError for a file that is not a cache of this version.
-    With ``entries=False`` only the header and report are read (fast).
+    With ``entries=False`` only the header and report are read (fast); with
+    entries, the report (only a build with nothing to do replays it) is left out.
     """
     try:
         handle = (folder / FILE).open(encoding="utf-8")
@@ -93,7 +94,8 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
             extra = json.loads(handle.readline())
             loaded = {e.source: e for e in map(_entry_from_json, _items(handle))} if entries else {}
             return Cache(_str(header["stamp"]), loaded, _outputs(extra["outputs"]),
-                         _str_map(extra["slugs"]), _dict(extra["report"]), _identity(os.fstat(handle.fileno())))
+                         _str_map(extra["slugs"]), {} if entries else _dict(extra["report"]),
+                         _identity(os.fstat(handle.fileno())))
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise CacheError(f"corrupt ({exc})") from exc
 

@@ -201,7 +201,8 @@ def test_lines_kept_from_the_last_cache_are_what_encoding_gives(
     cache = load_cache(cache_folder(site), site)
     assert cache is not None and cache.origin is not None and len(cache.entries) >= 18
     save_cache(tmp_path / "fresh", site, cache)  # every entry encoded again
-    assert (tmp_path / "fresh" / FILE).read_bytes() == (cache_folder(site) / FILE).read_bytes()
+    entry_lines = [(folder / FILE).read_bytes().split(b"\n")[2:] for folder in (tmp_path / "fresh", cache_folder(site))]
+    assert entry_lines[0] == entry_lines[1]  # (a cache loaded with its entries leaves the report out)
 
 
 @pytest.mark.parametrize(("index", "value"), [
