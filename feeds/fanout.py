@@ -98,7 +98,7 @@ class _Side(threading.Thread):
     def run(self) -> None:
         try:
             self._work()
-        except BaseException as exc:  # handed to the main thread by join()
+        except BaseException as exc:  # handed to the main thread by check()
             self._error = exc
 
     def check(self) -> None:

@@ -6,7 +6,7 @@ so what is served and what is written cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,14 +64,11 @@ def render_document(view: FeedView, fmt: str, config: Config, entries: EntryCach
     return render_feed(view, fmt, config, entries)
 
 
-def render_files(
-    specs: Sequence[FeedSpec], config: Config, entries: EntryCache, only: Container[str] | None = None
-) -> dict[str, bytes]:
-    """The feed files (those in ``only``, or all), index.html and feeds.opml."""
+def render_files(specs: Sequence[FeedSpec], config: Config, entries: EntryCache) -> dict[str, bytes]:
+    """Every feed file, index.html and feeds.opml (a build renders only changed ones: feeds.fanout)."""
     files: dict[str, bytes] = {}
     for path, view in feed_views(specs, config).items():
-        if only is None or path in only:
-            files[path] = render_document(view, path.rsplit(".", 1)[1], config, entries)
+        files[path] = render_document(view, path.rsplit(".", 1)[1], config, entries)
     files[INDEX] = render_index(specs, config)
     files[OPML] = render_opml(specs, config)
     return files
