@@ -33,7 +33,7 @@ from feeds.cache import (
     save_cache,
     stage_entries,
 )
-from feeds.compress import COPY_SUFFIXES, SUFFIXES, base_of, copies
+from feeds.compress import SUFFIXES, base_of, copies, with_copies
 from feeds.config import Config
 from feeds.errors import FeedsError
 from feeds.loader import LoadResult, Progress, Stamp, load_articles, scan
@@ -211,11 +211,11 @@ def _render_and_write(
     todo = sorted(set(prints) - fresh)
     pages = [(INDEX, render_index(specs, config)), (OPML, render_opml(specs, config))]
     documents = [*todo, *(path for path, _ in pages)]
-    paths = {path + suffix for path in documents for suffix in ("", *COPY_SUFFIXES)}
+    paths = {p for path in documents for p in with_copies(path)}
     rendered = render_items(views, todo, config, jobs, meanwhile)
     try:
         items = chain(rendered, (i for p, data in pages for i in copies(p, data)))
-        written = write_tree(items, paths, config.output, keep={p + s for p in fresh for s in ("", *COPY_SUFFIXES)})
+        written = write_tree(items, paths, config.output, keep={p for path in fresh for p in with_copies(path)})
     finally:
         rendered.close()  # a failed write stops the workers (and waits for ``meanwhile``) now
     outputs = {}
@@ -239,7 +239,7 @@ def _still_valid(old: Mapping[str, Output], path: str, fingerprint: str, output:
     record = old.get(path)
     if record is None or record.fingerprint != fingerprint or not _on_disk(output / path, record):
         return False
-    return all(p in old and _on_disk(output / p, old[p]) for p in (path + s for s in COPY_SUFFIXES))
+    return all(p in old and _on_disk(output / p, old[p]) for p in with_copies(path)[1:])
 
 
 def _refuse(load: LoadResult, config: Config, *, strict: bool, allow_empty: bool) -> None:

@@ -63,6 +63,11 @@ def copies(path: str, data: bytes) -> list[tuple[str, bytes]]:
     return [(path, data), *((path + SUFFIXES[c], compress(data)) for c, compress in COMPRESSORS.items())]
 
 
+def with_copies(path: str) -> tuple[str, ...]:
+    """``path`` and the paths of the compressed copies a build writes beside it."""
+    return (path, *(path + suffix for suffix in COPY_SUFFIXES))
+
+
 def base_of(path: str) -> str:
     """The file a compressed copy was made from (``path`` itself when it is not a copy)."""
     return next((path.removesuffix(s) for s in COPY_SUFFIXES if path.endswith(s)), path)
