@@ -92,12 +92,21 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
             if header.get("key") != config_key(config):
                 return None  # another config or program version: a full build
             extra = json.loads(handle.readline())
-            loaded = {e.source: e for e in map(_entry_from_json, _items(handle))} if entries else {}
+            loaded = _entries(_items(handle)) if entries else {}
             return Cache(_str(header["stamp"]), loaded, _outputs(extra["outputs"]),
                          _str_map(extra["slugs"]), {} if entries else _dict(extra["report"]),
                          _identity(os.fstat(handle.fileno())))
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise CacheError(f"corrupt ({exc})") from exc
+
+
+def _entries(items: Iterable[Any]) -> dict[str, FileEntry]:
+    """Entries by path; a path twice is corruption (the lines could not be copied back in order)."""
+    loaded: dict[str, FileEntry] = {}
+    for entry in map(_entry_from_json, items):
+        if loaded.setdefault(entry.source, entry) is not entry:
+            raise ValueError(f"{entry.source!r} twice")
+    return loaded
 
 
 def stage_entries(folder: Path, entries: Iterable[FileEntry], previous: Cache | None = None) -> Path:

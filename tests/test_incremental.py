@@ -205,6 +205,17 @@ def test_lines_kept_from_the_last_cache_are_what_encoding_gives(
     assert entry_lines[0] == entry_lines[1]  # (a cache loaded with its entries leaves the report out)
 
 
+def test_a_path_twice_discards_the_cache(site: Config) -> None:
+    build(site)
+    path = cache_folder(site) / FILE
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join([*lines[:3], lines[2], *lines[3:]]), encoding="utf-8")
+    os.utime(site.content / "000_651e3118f59f4f36.txt")  # past the no-change path
+    report = build(site)
+    assert report.notices and "twice" in report.notices[0]
+    assert report.load is not None and report.load.parsed == 18
+
+
 @pytest.mark.parametrize(("index", "value"), [
     (0, 7),  # the path
     (1, "5550"),  # the size
