@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from feeds.config import Config
 from feeds.links import article_id
@@ -166,20 +166,52 @@ def plan_feeds(
 
 
 def _unique_ids(ordered: list[Article], config: Config) -> list[Article]:
-    """The newest article of each id: a feed must never repeat an id (readers merge them).
-
-    Ids made from paths differ from each other; only a given id can repeat one.
-    """
-    if all(article.given_id is None for article in ordered):
+    """The newest article of each id: a feed must never repeat an id (readers merge them)."""
+    repeated = repeated_ids(ordered, config)
+    if not repeated:
         return ordered
     seen: set[str] = set()
     unique = []
     for article in ordered:
         ident = article_id(article, config)
-        if ident not in seen:
+        if ident not in repeated or ident not in seen:
             seen.add(ident)
             unique.append(article)
     return unique
+
+
+def repeated_ids(articles: Sequence[Article], config: Config) -> dict[str, list[str]]:
+    """Id -> the files of the articles using it, for ids more than one article uses.
+
+    Ids made from paths differ from each other; only a given id can repeat one.
+    """
+    if all(article.given_id is None for article in articles):
+        return {}
+    return repeats(articles, lambda article: article_id(article, config))
+
+
+_Key = TypeVar("_Key", bound=Hashable)
+
+
+def repeats(articles: Sequence[Article], key: Callable[[Article], _Key]) -> dict[_Key, list[str]]:
+    """Key -> files, in file order, for the keys more than one article has.
+
+    Two passes: the first remembers one file per key, the second lists the
+    files of the few keys seen twice (a list per article weighed 30 MB at 100k).
+    """
+    first: dict[_Key, str] = {}
+    twice: set[_Key] = set()
+    for article in articles:
+        found = key(article)
+        if first.setdefault(found, article.source) != article.source:
+            twice.add(found)
+    del first
+    groups: dict[_Key, list[str]] = {}
+    for article in articles if twice else ():
+        found = key(article)
+        if found in twice:
+            groups.setdefault(found, []).append(article.source)
+    return groups
 
 
 def _family(

@@ -7,10 +7,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from feeds.config import Config
-from feeds.links import article_id
 from feeds.loader import LoadResult
 from feeds.models import Article, Finding
-from feeds.plan import names_of
+from feeds.plan import names_of, repeated_ids, repeats
 from feeds.slugs import natural_slugs
 
 OLDEST = datetime(1995, 1, 1, tzinfo=UTC)
@@ -56,35 +55,13 @@ def _single(article: Article) -> Iterator[Finding]:
 
 
 def _duplicates(articles: Sequence[Article], config: Config) -> Iterator[Finding]:
-    """Repeated ids, and repeated (title, date) pairs.
-
-    Two passes: the first remembers one file per key, the second lists the
-    files of the few keys seen twice (a list per article weighed 30 MB at 100k).
-    """
-    first_id: dict[str, str] = {}
-    first_title: dict[tuple[str, datetime], str] = {}
-    twice_ids: set[str] = set()
-    twice_titles: set[tuple[str, datetime]] = set()
-    given = any(a.given_id is not None for a in articles)  # else every id is a distinct path
-    for a in articles:
-        if given and first_id.setdefault(article_id(a, config), a.source) != a.source:
-            twice_ids.add(article_id(a, config))
-        if first_title.setdefault((a.title, a.published), a.source) != a.source:
-            twice_titles.add((a.title, a.published))
-    del first_id, first_title
-    by_id: dict[str, list[str]] = defaultdict(list)
-    by_title: dict[tuple[str, datetime], list[str]] = defaultdict(list)
-    for a in articles:
-        if twice_ids and article_id(a, config) in twice_ids:
-            by_id[article_id(a, config)].append(a.source)
-        if (a.title, a.published) in twice_titles:
-            by_title[(a.title, a.published)].append(a.source)
-    for ident, sources in by_id.items():
+    """Repeated ids, and repeated (title, date) pairs."""
+    for ident, sources in repeated_ids(articles, config).items():
         for src in sources:
             others = ", ".join(s for s in sources if s != src)
             yield Finding(src, "warning", "duplicate-id",
                           f"id {ident!r} is also used by {others}; feeds carry only the newest of them")
-    for (title, _), sources in by_title.items():
+    for (title, _), sources in repeats(articles, lambda a: (a.title, a.published)).items():
         for src in sources:
             others = ", ".join(s for s in sources if s != src)
             yield Finding(src, "warning", "duplicate-title", f"same title and date as {others}: {title!r}")
