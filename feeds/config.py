@@ -18,10 +18,12 @@ PERMALINK_FIELDS = frozenset(
     {"year", "month", "day", "i_month", "i_day", "hour", "minute", "second",
      "slug", "name", "title", "category"}
 )
+FORMATS = ("rss", "atom", "json")  # every format a feed can be published in, in canonical order
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _MIME = re.compile(r"^[a-z]+/[a-z0-9.+-]+$")
 
 # table -> key -> (type, default); a default of ... means required.
+# list: a TOML array, whose items a dedicated function checks.
 _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "site": {
         "title": (str, ...),
@@ -59,6 +61,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "categories": (bool, True),
         "tags": (bool, True),
         "authors": (bool, True),
+        "formats": (list, list(FORMATS)),
     },
 }
 _MAPS = ("category_slugs", "tag_slugs", "author_slugs")
@@ -90,6 +93,7 @@ class Config:
     tag_slugs: Mapping[str, str] = field(default_factory=dict)
     author_slugs: Mapping[str, str] = field(default_factory=dict)
     families: tuple[str, ...] = ("category", "tag", "author")  # feed families built
+    formats: tuple[str, ...] = FORMATS  # formats published, in FORMATS order
     archive_size: int = 0  # entries per RFC 5005 archive document; 0 = no archives
     websub_hub: str = ""  # WebSub hub URL; "" = no hub
     websub_timeout: float = 10.0
@@ -161,11 +165,24 @@ def parse_config(raw: Mapping[str, Any], name: str, base_dir: Path = Path(".")) 
         tag_slugs=maps["tag_slugs"],
         author_slugs=maps["author_slugs"],
         families=tuple(f for f, key in FAMILY_KEYS.items() if values[key]),
+        formats=_formats(values["formats"], name),
         archive_size=_not_negative_int(values["page_size"], "[archive] page_size", name),
         websub_hub=_hub(values["hub"], name),
         websub_timeout=_timeout(values["timeout"], name),
         websub_retries=_positive(values["retries"], "[websub] retries", name),
     )
+
+
+def _formats(value: list[Any], name: str) -> tuple[str, ...]:
+    """``[feeds] formats``: a non-empty array of known formats, any order; kept in FORMATS order."""
+    for item in value:
+        if not isinstance(item, str):
+            raise ConfigError(name, f"[feeds] formats: expected an array of strings, got {item!r} in it")
+        if item not in FORMATS:
+            raise ConfigError(name, f"[feeds] formats: unknown format {item!r} (known: {', '.join(FORMATS)})")
+    if not value:
+        raise ConfigError(name, f"[feeds] formats: expected at least one of {', '.join(FORMATS)}, got []")
+    return tuple(fmt for fmt in FORMATS if fmt in value)
 
 
 def _not_negative_int(value: int, key: str, name: str) -> int:
@@ -224,7 +241,8 @@ def _read_table(
 
 
 def _tname(typ: type) -> str:
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(typ, typ.__name__)
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "an array"}
+    return names.get(typ, typ.__name__)
 
 
 def _read_map(table: Any, tname: str, name: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ def render_index(specs: Sequence[FeedSpec], config: Config) -> bytes:
     links = "\n".join(
         f'<link rel="alternate" type="{_TYPES[fmt]}" title="{escape(_label(s, fmt))}" '
         f'href="{escape(s.url(config, fmt))}">'
-        for s in specs for fmt in _TYPES
+        for s in specs for fmt in config.formats
     )
     sections = "\n".join(
         _section(heading, [s for s in specs if s.family == family], config)
@@ -47,7 +47,7 @@ def _row(spec: FeedSpec, config: Config) -> str:
     view = spec.view(config.items)
     newest = view.updated.astimezone(config.timezone).strftime("%Y-%m-%d %H:%M") if view.items else "—"
     formats = " · ".join(
-        f'<a href="{escape(spec.path)}.{fmt}">{_LABELS[fmt]}</a>' for fmt in _TYPES
+        f'<a href="{escape(spec.path)}.{fmt}">{_LABELS[fmt]}</a>' for fmt in config.formats
     )
     return (
         f"<tr><th scope=\"row\">{escape(name)}</th><td>{len(spec.history)}</td>"

@@ -1,7 +1,8 @@
 """feeds.opml: an OPML 2.0 subscription list of every feed (no I/O).
 
-Only the RSS URL of each feed is listed: a reader that imports both formats
-of one feed would show every item twice.
+Only one URL of each feed is listed, the RSS one (else Atom, else JSON Feed,
+as ``[feeds] formats`` publishes them): a reader that imports two formats of
+one feed would show every item twice.
 """
 
 from __future__ import annotations
@@ -46,12 +47,15 @@ def _head(head: ET.Element, specs: Sequence[FeedSpec], config: Config) -> None:
 
 
 def _feed_attributes(spec: FeedSpec, config: Config) -> dict[str, str]:
+    fmt = config.formats[0]  # in canonical order: RSS when published
+    # OPML 2.0: type is "rss" for any feed; version has known values for RSS only.
+    version = {"version": "RSS2"} if fmt == "rss" else {}
     return {
         "type": "rss",
-        "version": "RSS2",
+        **version,
         "text": spec.title,
         "title": spec.title,
-        "xmlUrl": spec.url(config, "rss"),
+        "xmlUrl": spec.url(config, fmt),
         "htmlUrl": config.base_url,
         "language": config.language,
     }

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar, TypeVar
 
+from feeds.config import FORMATS as FORMATS  # every format; config.formats: those published
 from feeds.config import Config
 from feeds.links import article_id
 from feeds.models import Article
 from feeds.slugs import assign_slugs
 
-FORMATS = ("rss", "atom", "json")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -115,16 +115,20 @@ class ArchiveView(FeedView):
         return links
 
 
-ARCHIVE_FORMATS = ("rss", "atom")
+ARCHIVE_FORMATS = ("rss", "atom")  # RFC 5005 is for XML feeds: JSON Feed has no archives
 
 
 def archive_views(spec: FeedSpec, config: Config) -> dict[str, ArchiveView]:
-    """Output path -> archive document of ``spec``, when ``[archive] page_size`` is set."""
-    if not config.archive_size or not spec.history:
+    """Output path -> archive document of ``spec``, when ``[archive] page_size`` is set.
+
+    In each published format that has archives (``[feeds] formats``).
+    """
+    formats = [fmt for fmt in ARCHIVE_FORMATS if fmt in config.formats]
+    if not config.archive_size or not spec.history or not formats:
         return {}
     pages = ArchiveView(spec, config.archive_size).pages
     return {f"{spec.path}/archive/{n}.{fmt}": ArchiveView(spec, config.archive_size, n)
-            for n in range(1, pages + 1) for fmt in ARCHIVE_FORMATS}
+            for n in range(1, pages + 1) for fmt in formats}
 
 
 def sort_articles(articles: Iterable[Article]) -> list[Article]:

@@ -15,7 +15,7 @@ from feeds.entries import EntryCache
 from feeds.index import render_index
 from feeds.models import Article
 from feeds.opml import newest_item, render_opml
-from feeds.plan import EPOCH, FORMATS, FeedSpec, FeedView, archive_views, plan_feeds
+from feeds.plan import EPOCH, FeedSpec, FeedView, archive_views, plan_feeds
 
 INDEX = "index.html"
 OPML = "feeds.opml"
@@ -45,10 +45,13 @@ def build_site(articles: Sequence[Article], config: Config) -> Site:
 
 
 def feed_views(specs: Sequence[FeedSpec], config: Config) -> dict[str, FeedView]:
-    """Output path -> the view it shows, for every feed file of a build (archives too)."""
+    """Output path -> the view it shows, for every feed file of a build (archives too).
+
+    Only the formats of ``[feeds] formats``.
+    """
     views: dict[str, FeedView] = {}
     for spec in specs:
-        views.update({f"{spec.path}.{fmt}": spec.view(config.items) for fmt in FORMATS})
+        views.update({f"{spec.path}.{fmt}": spec.view(config.items) for fmt in config.formats})
         views.update(archive_views(spec, config))
     return views
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from feeds.compress import COMPRESSORS
 from feeds.config import Config
-from feeds.plan import FORMATS, FeedSpec
+from feeds.plan import FeedSpec
 from feeds.site import Site
 
 MEDIA_TYPES = {
@@ -67,8 +67,8 @@ class Snapshot:
             path: make_resource(path, body, site.updated[path]) for path, body in site.files.items()
         }
         self._feeds: Mapping[str, tuple[FeedSpec, str]] = {
-            f"{spec.path}.{fmt}": (spec, fmt) for spec in site.specs for fmt in FORMATS
-        }
+            f"{spec.path}.{fmt}": (spec, fmt) for spec in site.specs for fmt in config.formats
+        }  # a format left out of [feeds] formats is not found, like an unknown feed
         self._page = functools.lru_cache(maxsize=PAGE_CACHE_SIZE)(self._render_page)
 
     @property

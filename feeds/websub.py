@@ -28,7 +28,6 @@ from urllib.parse import urlencode, urlsplit
 from feeds import __version__
 from feeds.config import Config
 
-FEED_SUFFIXES = (".rss", ".atom", ".json")  # feed documents; not their .gz/.br copies
 MAX_DELAY = 30.0  # seconds: the longest wait between tries, Retry-After included
 USER_AGENT = f"feeds/{__version__}"
 _SNIPPET = 160  # characters of a hub's text/plain refusal shown in a message
@@ -48,9 +47,11 @@ def changed_feed_urls(written: Iterable[str], config: Config) -> list[str]:
     """Absolute URLs of the feed documents among ``written`` (output paths), sorted.
 
     Compressed copies, index.html and feeds.opml are left out: a hub's topic
-    is a feed's own URL, as its ``rel="self"`` link gives it.
+    is a feed's own URL, as its ``rel="self"`` link gives it. Only formats of
+    ``[feeds] formats``: no hub is told of a feed that is not published.
     """
-    return sorted({f"{config.feed_root}{path}" for path in written if path.endswith(FEED_SUFFIXES)})
+    suffixes = tuple(f".{fmt}" for fmt in config.formats)  # feed documents; not their .gz/.br copies
+    return sorted({f"{config.feed_root}{path}" for path in written if path.endswith(suffixes)})
 
 
 def hub_problem(hub: str) -> str | None:

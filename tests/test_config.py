@@ -75,3 +75,53 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, text: str, messag
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "nope.toml")
+
+
+# --- [feeds] formats ---------------------------------------------------------
+
+
+def test_formats_default_to_all_three(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, GOOD)).formats == ("rss", "atom", "json")
+    assert load_config(write(tmp_path, GOOD + "[feeds]\ntags = false\n")).formats == ("rss", "atom", "json")
+
+
+@pytest.mark.parametrize(
+    ("written", "formats"),
+    [
+        ('["rss", "atom"]', ("rss", "atom")),
+        ('["json"]', ("json",)),
+        ('["json", "atom", "rss"]', ("rss", "atom", "json")),  # any order: kept in the canonical one
+        ('["atom", "rss"]', ("rss", "atom")),
+        ('["json", "rss", "json"]', ("rss", "json")),  # a repeat changes nothing
+    ],
+)
+def test_formats_subset_in_canonical_order(tmp_path: Path, written: str, formats: tuple[str, ...]) -> None:
+    config = load_config(write(tmp_path, GOOD + f"[feeds]\nformats = {written}\n"))
+    assert config.formats == formats
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ('"rss"', "[feeds] formats: expected an array, got 'rss'"),
+        ("true", "[feeds] formats: expected an array, got True"),
+        ('["rss", 1]', "[feeds] formats: expected an array of strings, got 1 in it"),
+        ('[["rss"]]', "[feeds] formats: expected an array of strings, got ['rss'] in it"),
+        ('["rss", "xml"]', "[feeds] formats: unknown format 'xml' (known: rss, atom, json)"),
+        ('["RSS"]', "[feeds] formats: unknown format 'RSS' (known: rss, atom, json)"),
+        ('[".json"]', "[feeds] formats: unknown format '.json' (known: rss, atom, json)"),
+        ("[]", "[feeds] formats: expected at least one of rss, atom, json, got []"),
+    ],
+)
+def test_bad_formats_is_one_line_naming_the_key(tmp_path: Path, written: str, message: str) -> None:
+    path = write(tmp_path, GOOD + f"[feeds]\nformats = {written}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_formats_is_a_known_key_of_feeds(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD + "[feeds]\nformat = ['rss']\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: [feeds] format: unknown key (known: categories, tags, authors, formats)"
