@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from feeds.config import Config
 from feeds.errors import ArticleError, ConfigError
 from feeds.models import Article, Finding, pickles_by_fields
+from feeds.side import Side
 
 _T = TypeVar("_T")
 _SNIFF = 8192  # bytes looked at to tell binary files from text
@@ -254,7 +255,7 @@ def parse_entry(path: str, source: str, stamp: Stamp | None, config: Config, roo
 def load_articles(
     config: Config, *, cache: Mapping[str, FileEntry] | None = None, jobs: int = 1,
     keep_bodies: bool = False, scanned: Scanned | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, head_start: Callable[[], None] | None = None,
 ) -> LoadResult:
     """Every file of ``config.content``; bad files become findings.
 
@@ -262,6 +263,8 @@ def load_articles(
     others are parsed, in ``jobs`` worker processes when there are many.
     Bodies are dropped unless ``keep_bodies``: ``read_body`` reads them again.
     ``scanned`` is what ``scan(config)`` returned, when the caller has it.
+    ``head_start`` is later work begun early: run in a thread while worker
+    processes parse (this process has a core to spare then), else not at all.
     """
     root = os.path.realpath(config.content)
     entries: dict[str, FileEntry] = {}
@@ -272,7 +275,7 @@ def load_articles(
             entries[source] = known
         else:
             todo.append((path, source, stamp))
-    for entry in _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent()):
+    for entry in _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent(), head_start):
         entries[entry.source] = entry
     ordered = tuple(entries[s] for s in sorted(entries))
     return LoadResult(ordered, tuple(_output_inside(config)), len(todo))
@@ -302,7 +305,7 @@ _CHUNK = 128  # files per task
 
 def _parse_all(
     todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, keep: bool,
-    progress: Progress,
+    progress: Progress, head_start: Callable[[], None] | None,
 ) -> list[FileEntry]:
     progress.start(len(todo))
     if jobs <= 1 or len(todo) < _POOL_FROM or keep:
@@ -311,14 +314,15 @@ def _parse_all(
             out.append(parse_entry(path, source, stamp, config, root, keep))
             progress.advance(1)
         return out
-    return _parse_shared(todo, config, root, jobs, progress)
+    return _parse_shared(todo, config, root, jobs, progress, head_start)
 
 
 _WORKER: dict[str, Any] = {}  # what forked workers inherit
 
 
 def _parse_shared(
-    todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, progress: Progress
+    todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, progress: Progress,
+    head_start: Callable[[], None] | None = None,
 ) -> list[FileEntry]:
     """Parse in ``jobs - 1`` forked workers and in this process, which would otherwise wait.
 
@@ -336,6 +340,7 @@ def _parse_shared(
     try:
         with context.Pool(jobs - 1) as pool:
             results = pool.imap_unordered(_worker_chunk, range(len(chunks)))
+            side = Side(head_start, "feeds-head-start") if head_start is not None else None  # after the fork
             for index in reversed(range(len(chunks))):
                 if not _claim(index):
                     break  # the workers got here: the rest is theirs
@@ -345,6 +350,9 @@ def _parse_shared(
             for part in results:
                 entries += part
                 progress.advance(len(part))
+            if side is not None:
+                side.join()
+                side.check()
     finally:
         _WORKER.clear()
     return entries
