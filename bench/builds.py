@@ -15,14 +15,24 @@ FEEDS = (sys.executable, "-m", "feeds.cli")  # what the `feeds` console script r
 ITEMS = 50
 
 # Case keys, in the order they run within one repetition (no-change and one-edit follow a cold build).
-COLD, NOCHANGE, EDIT, FULL, HUGO = "cold", "nochange", "edit", "full", "hugo"
+COLD, NOCHANGE, EDIT, FULL, DEFAULT, HUGO = "cold", "nochange", "edit", "full", "default", "hugo"
 LABELS = {
     COLD: "ours: cold build (output folder deleted)",
     NOCHANGE: "ours: no-change rebuild",
     EDIT: "ours: one-edit rebuild",
     FULL: "ours: forced full rebuild (--no-cache, output kept)",
+    DEFAULT: "ours: cold build, default feeds (+ JSON Feed, author feeds)",
     HUGO: "Hugo: build (fresh destination)",
 }
+# What Hugo's site builds: RSS and Atom of all articles and of each category. `feeds build` also
+# makes JSON Feed and tag and author feeds by default; the DEFAULT case times those too.
+SAME_AS_HUGO = """
+[feeds]
+formats = ["rss", "atom"]
+categories = true
+tags = false
+authors = false
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +75,11 @@ class SizeResult:
     notes: list[str] = field(default_factory=list)
 
 
-def write_config(path: Path, content: Path, output: Path) -> Path:
-    """The repository's site settings, with [build] pointing at ``content`` and ``output``."""
+def write_config(path: Path, content: Path, output: Path, *, same_as_hugo: bool = False) -> Path:
+    """The repository's site settings, with [build] pointing at ``content`` and ``output``.
+
+    ``same_as_hugo``: only the feeds the Hugo site builds (SAME_AS_HUGO), not every default one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"""\
 [site]
@@ -86,7 +99,7 @@ permalink = "{{year}}/{{month}}/{{day}}/{{slug}}/"
 [category_slugs]
 "金融" = "finance"
 "中证网" = "cs-com-cn"
-""", encoding="utf-8")
+""" + (SAME_AS_HUGO if same_as_hugo else ""), encoding="utf-8")
     return path
 
 
@@ -102,8 +115,10 @@ def count_our_feeds(output: Path) -> int:
 def our_cases(tool: FeedsTool, articles: int, content: Path) -> tuple[list[Case], Path]:
     """Cases for `feeds build`, and the output folder they share."""
     output = WORK / f"out-{articles}"
-    config = write_config(WORK / f"config-{articles}.toml", content, output)
+    config = write_config(WORK / f"config-{articles}.toml", content, output, same_as_hugo=True)
     build = tool.build(config, content, output)
+    default_output = WORK / f"out-default-{articles}"
+    default_config = write_config(WORK / f"config-default-{articles}.toml", content, default_output)
     targets = newest_first(content)  # edit the newest articles: each is in all.rss and its categories' feeds
 
     def edit(rep: int) -> None:
@@ -116,6 +131,8 @@ def our_cases(tool: FeedsTool, articles: int, content: Path) -> tuple[list[Case]
     ]
     if tool.no_cache:
         cases.append(Case(FULL, tool.build(config, content, output, full=True), lambda _rep: None))
+    cases.append(Case(DEFAULT, tool.build(default_config, content, default_output),
+                      lambda _rep: remove_tree(default_output)))
     return cases, output
 
 
@@ -127,7 +144,7 @@ def hugo_case(binary: Path, site: HugoSite, articles: int) -> tuple[Case, Path]:
 def warm_up(result: SizeResult, cases: list[Case]) -> None:
     """One untimed cold run of ours and of Hugo's (file cache, .pyc), leaving outputs to check."""
     for case in cases:
-        if case.key in (COLD, HUGO):
+        if case.key in (COLD, DEFAULT, HUGO):
             case.prepare(-1)
             timed(case.cmd, log=_log(result.articles, case.key), cwd=REPO)
 

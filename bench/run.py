@@ -44,8 +44,11 @@ METHOD_NOTES = (
     "Ours runs as `python -m feeds.cli build --config bench/work/config-<N>.toml --content ... --output ...` "
     "(what the `feeds` script runs, without the pyenv shim); the config has the repository's site settings "
     "(Asia/Shanghai: the corpus's GMT dates give `utc-looks-local` warnings on stderr, written to "
-    "bench/work/log-<N>-<case>.txt).",
-    "Hugo builds what `feeds build` writes, nothing else: RSS and Atom for the home page (all articles) and "
+    "bench/work/log-<N>-<case>.txt) and builds the feeds Hugo's site builds: `[feeds] formats = [\"rss\", "
+    "\"atom\"]`, `tags = false`, `authors = false`. The row 'default feeds' is a cold build with the "
+    "defaults instead (JSON Feed too, and author feeds; the corpus has no tags), run once per round after "
+    "the others, into its own folder.",
+    "Hugo builds what that `feeds build` writes, nothing else: RSS and Atom for the home page (all articles) and "
     "for each category term, the newest 50 items each, with title, link, guid/id, date, author, categories, "
     "image enclosure (RSS), a 140-character plain-text summary (`.Content | plainify | truncate 140`, like ours; "
     "Hugo's own `.Summary` of these .html files comes out as the whole body, which doubles its feeds) and the full "
