@@ -5,6 +5,8 @@ Shared by every format (RSS, Atom, JSON Feed); imports no renderer.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,8 +41,11 @@ class EntryCache:
     its file read again when it was loaded without (``read_body``).
     """
 
-    def __init__(self, config: Config, body_of: Callable[[Config, Article], str] = read_body) -> None:
+    def __init__(self, config: Config, body_of: Callable[[Config, Article], str] | None = None) -> None:
         self._config = config
+        if body_of is None:
+            root = os.path.realpath(config.content)  # once, not once per body
+            body_of = functools.partial(read_body, root=root)
         self._body_of = body_of
         self._entries: dict[str, Entry] = {}
 

@@ -8,6 +8,7 @@ file; nothing here follows a link out of the content folder or blocks.
 from __future__ import annotations
 
 import errno
+import functools
 import importlib
 import os
 import stat
@@ -218,8 +219,12 @@ def _read_limit(config: Config) -> int:
     return config.max_front_matter + config.max_body + 65536
 
 
-def read_body(config: Config, article: Article) -> str:
-    """The body of an article read again from its file ("" if it is gone)."""
+def read_body(config: Config, article: Article, root: str | None = None) -> str:
+    """The body of an article read again from its file ("" if it is gone).
+
+    ``root`` is ``os.path.realpath(config.content)``, when the caller reads
+    many bodies: resolving it takes a syscall per folder of the path.
+    """
     if article.body is not None:
         return article.body
     from feeds.links import article_link
@@ -227,8 +232,8 @@ def read_body(config: Config, article: Article) -> str:
 
     path = os.path.join(config.content, article.source)
     try:
-        data = read_source(path, article.source, os.path.realpath(config.content), _read_limit(config))
-        link = article_link(article, config)
+        data = read_source(path, article.source, root or os.path.realpath(config.content), _read_limit(config))
+        link = functools.partial(article_link, article, config)  # only for a body cut short
         return parse_body(decode_article(data, article.source)[0], article.source, config, link)
     except ArticleError:
         return ""

@@ -152,7 +152,7 @@ def parse_article(text: str, source: str, config: Config, *, keep_body: bool = T
         published=published,
         permalink=permalink,
         given_id=_given_id(meta, source, config),
-        body=_body(body, link(), config) if keep_body else None,
+        body=_body(body, link, config) if keep_body else None,
         updated=_date(meta, "updated", source, config),
         categories=categories,
         tags=_names(meta.get("tags"), "tags", source, nested=False),
@@ -165,17 +165,17 @@ def parse_article(text: str, source: str, config: Config, *, keep_body: bool = T
     )
 
 
-def parse_body(text: str, source: str, config: Config, link: str) -> str:
+def parse_body(text: str, source: str, config: Config, link: Callable[[], str]) -> str:
     """Only the body of an article file, as ``parse_article`` keeps it."""
     return _body(split_front_matter(text, source)[1], link, config)
 
 
-def _body(body: str, link: str, config: Config) -> str:
-    """The body, cut at a tag boundary with a note when over ``max_body``."""
+def _body(body: str, link: Callable[[], str], config: Config) -> str:
+    """The body, cut at a tag boundary with a note when over ``max_body``; ``link()`` only then."""
     cut = cut_html(body, config.max_body)
     if cut is None:
         return strip_illegal_xml(body)
-    note = f'<p>（正文过长，已截断。<a href="{html.escape(link)}">阅读全文</a>）</p>'
+    note = f'<p>（正文过长，已截断。<a href="{html.escape(link())}">阅读全文</a>）</p>'
     return strip_illegal_xml(cut) + note
 
 
