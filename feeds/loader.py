@@ -164,11 +164,12 @@ def _read_up_to(fd: int, most: int, size: int) -> bytes:
     parts: list[bytes] = []
     left = most
     while left > 0:
-        chunk = os.read(fd, min(left, max(size + 1, 1 << 16)))
-        if not chunk:
-            break
+        want = min(left, max(size + 1, 1 << 16))
+        chunk = os.read(fd, want)
         parts.append(chunk)
         left -= len(chunk)
+        if len(chunk) < want:  # a short read of a regular file is its end: no second read to learn it
+            break
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 

@@ -42,9 +42,11 @@ _ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
 def decode_article(data: bytes, source: str) -> tuple[str, tuple[Finding, ...]]:
     """UTF-8 (with or without BOM), else GB18030 with a warning."""
     try:
-        return data.decode("utf-8-sig"), ()
+        text = data.decode("utf-8")  # not "utf-8-sig": its codec is Python code, twice as slow
     except UnicodeDecodeError:
         pass
+    else:
+        return (text[1:] if text.startswith("\ufeff") else text), ()
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError:
