@@ -41,7 +41,7 @@ from feeds.models import Finding
 from feeds.output import WriteReport, output_lock, read_manifest, write_tree
 from feeds.plan import FeedView, feed_names, plan_feeds
 from feeds.review import findings_of, future_findings, ordered
-from feeds.slugs import natural_slugs, preload_pinyin
+from feeds.slugs import natural_slugs
 
 
 class StrictError(FeedsError):
@@ -118,8 +118,7 @@ def build(
         cache, more = _open_cache(config, use_cache and found_cache)
         notices += more
         known = cache.entries if cache is not None else None
-        load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress,
-                             head_start=preload_pinyin if _will_need_pinyin(config, cache) else None)
+        load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress)
         del scanned  # 100k paths and stamps: free them before rendering
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
         slugs = natural_slugs(feed_names(load.published, config), cache.slugs if cache else {})
@@ -141,11 +140,6 @@ def build(
         save_cache(folder, config, Cache(stamp, {}, outputs, slugs, side["report"]), staged=side["staged"])
     shown = tuple(f for f in findings if f.level != "info")
     return BuildReport(Counts.of(load), written, shown, time.perf_counter() - start, notices, load)
-
-
-def _will_need_pinyin(config: Config, cache: Cache | None) -> bool:
-    """A guess: a Chinese site with no slugs cached yet will slugify Han names."""
-    return config.language.lower().startswith("zh") and not (cache and cache.slugs)
 
 
 def cache_folder(config: Config) -> Path:

@@ -11,6 +11,7 @@ few documents.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
@@ -18,7 +19,6 @@ from feeds.compress import copies
 from feeds.config import Config
 from feeds.entries import EntryCache
 from feeds.plan import FeedView
-from feeds.side import Side
 from feeds.site import render_document
 
 Task = tuple[str, ...]  # the output paths of one feed: its formats, its archive pages
@@ -74,7 +74,7 @@ def _pooled(
     gc.freeze()  # the articles stay put: no collection in a worker touches (and copies) their pages
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(todo)), initializer=_init) as pool:
-            side = Side(meanwhile, "feeds-meanwhile")  # started once the workers are forked: no thread is ever forked
+            side = _Side(meanwhile)  # started once the workers are forked: no thread is ever forked
             try:
                 for items in pool.imap(_work, todo):
                     yield from items
@@ -84,6 +84,26 @@ def _pooled(
     finally:
         _SHARED.clear()
         gc.unfreeze()
+
+
+class _Side(threading.Thread):
+    """Runs ``work`` beside the main thread; ``check`` re-raises what it raised."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__(name="feeds-meanwhile", daemon=True)
+        self._work = work
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # handed to the main thread by check()
+            self._error = exc
+
+    def check(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
 def _init() -> None:

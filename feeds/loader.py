@@ -20,7 +20,6 @@ from typing import Any, Protocol, TypeVar
 from feeds.config import Config
 from feeds.errors import ArticleError, ConfigError
 from feeds.models import Article, Finding, pickles_by_fields
-from feeds.side import Side
 
 _T = TypeVar("_T")
 _SNIFF = 8192  # bytes looked at to tell binary files from text
@@ -261,7 +260,7 @@ def parse_entry(path: str, source: str, stamp: Stamp | None, config: Config, roo
 def load_articles(
     config: Config, *, cache: Mapping[str, FileEntry] | None = None, jobs: int = 1,
     keep_bodies: bool = False, scanned: Scanned | None = None,
-    progress: Progress | None = None, head_start: Callable[[], None] | None = None,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """Every file of ``config.content``; bad files become findings.
 
@@ -269,8 +268,6 @@ def load_articles(
     others are parsed, in ``jobs`` worker processes when there are many.
     Bodies are dropped unless ``keep_bodies``: ``read_body`` reads them again.
     ``scanned`` is what ``scan(config)`` returned, when the caller has it.
-    ``head_start`` is later work begun early: run in a thread while worker
-    processes parse (this process has a core to spare then), else not at all.
     """
     root = os.path.realpath(config.content)
     entries: dict[str, FileEntry] = {}
@@ -281,7 +278,7 @@ def load_articles(
             entries[source] = known
         else:
             todo.append((path, source, stamp))
-    for entry in _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent(), head_start):
+    for entry in _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent()):
         entries[entry.source] = entry
     ordered = tuple(entries[s] for s in sorted(entries))
     return LoadResult(ordered, tuple(_output_inside(config)), len(todo))
@@ -311,7 +308,7 @@ _CHUNK = 128  # files per task
 
 def _parse_all(
     todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, keep: bool,
-    progress: Progress, head_start: Callable[[], None] | None,
+    progress: Progress,
 ) -> list[FileEntry]:
     progress.start(len(todo))
     if jobs <= 1 or len(todo) < _POOL_FROM or keep:
@@ -320,15 +317,14 @@ def _parse_all(
             out.append(parse_entry(path, source, stamp, config, root, keep))
             progress.advance(1)
         return out
-    return _parse_shared(todo, config, root, jobs, progress, head_start)
+    return _parse_shared(todo, config, root, jobs, progress)
 
 
 _WORKER: dict[str, Any] = {}  # what forked workers inherit
 
 
 def _parse_shared(
-    todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, progress: Progress,
-    head_start: Callable[[], None] | None = None,
+    todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, progress: Progress
 ) -> list[FileEntry]:
     """Parse in ``jobs - 1`` forked workers and in this process, which would otherwise wait.
 
@@ -346,7 +342,6 @@ def _parse_shared(
     try:
         with context.Pool(jobs - 1) as pool:
             results = pool.imap_unordered(_worker_chunk, range(len(chunks)))
-            side = Side(head_start, "feeds-head-start") if head_start is not None else None  # after the fork
             for index in reversed(range(len(chunks))):
                 if not _claim(index):
                     break  # the workers got here: the rest is theirs
@@ -356,9 +351,6 @@ def _parse_shared(
             for part in results:
                 entries += part
                 progress.advance(len(part))
-            if side is not None:
-                side.join()
-                side.check()
     finally:
         _WORKER.clear()
     return entries

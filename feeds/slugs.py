@@ -45,15 +45,6 @@ def slugify(name: str) -> str:
     return "-".join(_NON_WORD.split(_APOSTROPHES.sub("", ascii_text))).strip("-")
 
 
-def preload_pinyin() -> None:
-    """Import pypinyin and load its dictionaries now, as the first ``slugify`` of a Han name would.
-
-    A quarter of a second; a cold build of a Chinese site does it while
-    worker processes parse, instead of after them.
-    """
-    slugify("中文")
-
-
 def _to_ascii(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.translate(_LATIN))
     return decomposed.encode("ascii", "ignore").decode("ascii")

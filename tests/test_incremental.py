@@ -186,48 +186,6 @@ def test_worker_processes_write_the_same_bytes_as_one_process(
     assert entry_lines[0] == entry_lines[1] and len(entry_lines[0]) == 18
 
 
-def test_head_start_runs_beside_worker_processes_only(site: Config, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Later work begun early runs in a thread of the parent while workers parse, and its error comes out."""
-    import threading
-
-    seen: list[tuple[str, bool]] = []
-
-    def note() -> None:
-        seen.append((threading.current_thread().name, threading.current_thread() is threading.main_thread()))
-
-    serial = load_articles(site, jobs=2, head_start=note)  # 18 files: below _POOL_FROM, parsed here
-    assert seen == [] and len(serial.entries) == 18
-    monkeypatch.setattr(loader, "_POOL_FROM", 1)
-    pooled = load_articles(site, jobs=2, head_start=note)
-    assert seen == [("feeds-head-start", False)]
-    assert pooled.entries == serial.entries
-
-    def fail() -> None:
-        raise RuntimeError("head start failed")
-
-    with pytest.raises(RuntimeError, match="head start failed"):
-        load_articles(site, jobs=2, head_start=fail)
-
-
-def test_a_cold_build_of_a_chinese_site_loads_pinyin_while_parsing(
-    site: Config, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Only without cached slugs, and only for a zh site; the feeds are the same either way."""
-    from feeds import build as build_module
-
-    calls: list[str] = []
-    monkeypatch.setattr(build_module, "preload_pinyin", lambda: calls.append("pinyin"))
-    monkeypatch.setattr(loader, "_POOL_FROM", 1)
-    build(site, jobs=2)
-    assert calls == ["pinyin"]
-    build(site, jobs=2, use_cache=True)  # nothing changed
-    (site.content / "new.md").write_text("---\ntitle: 新\ndate: 2021-09-01\n---\n<p>新。</p>\n", encoding="utf-8")
-    build(site, jobs=2)  # slugs cached: no head start
-    assert calls == ["pinyin"]
-    build(make_config(site.content, site.output.parent / "en", language="en"), jobs=2)  # cold, not zh
-    assert calls == ["pinyin"]
-
-
 def test_lines_kept_from_the_last_cache_are_what_encoding_gives(
     site: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
