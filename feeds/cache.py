@@ -18,11 +18,13 @@ import json
 import os
 import shutil
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from feeds import __version__
 from feeds.config import Config
@@ -124,12 +126,14 @@ def stage_entries(folder: Path, entries: Iterable[FileEntry], previous: Cache | 
         if not stale.name.startswith(mine):
             stale.unlink(missing_ok=True)
     staged = folder / f"{mine}entries"
-    with staged.open("w", encoding="utf-8") as handle, _old_lines(folder / FILE, previous) as old_lines:
+    with staged.open("wb") as handle, _old_lines(folder / FILE, previous) as old_lines:
         for entry in entries:
             if entry.stamp is None:
                 continue  # cannot be recognised next time: parse it again
-            line = old_lines.line_of(entry)
-            handle.write(line if line is not None else _ENCODER.encode(_entry_item(entry)) + "\n")
+            if not old_lines.take(entry, handle):
+                old_lines.flush(handle)
+                handle.write((_ENCODER.encode(_entry_item(entry)) + "\n").encode())
+        old_lines.flush(handle)
     return staged
 
 
@@ -169,43 +173,69 @@ def _identity(info: os.stat_result) -> tuple[int, int, int]:
 
 
 class _OldLines:
-    """The lines of the cache file ``previous`` was read from, paired with the entries read from them.
+    """The entry lines of the cache file ``previous`` was read from, copied for the very records read from them.
 
-    Both are in path order, as are the entries being written: ``line_of``
-    walks them once. A line is given back only for the very entry that was
-    read from it, and only when it starts with that entry's path.
+    ``take(entry, out)`` adds ``entry`` to the run of records read from
+    consecutive old lines (False: it was not read from any); ``flush(out)``
+    writes the run's lines as they are, in bulk, after checking that its
+    first and last lines start with the paths of its first and last entries.
+    A run that fails the check is encoded afresh instead.
     """
 
-    def __init__(self, pairs: Iterator[tuple[FileEntry, str]]) -> None:
-        self._pairs = pairs
-        self._entry: FileEntry | None = None
-        self._line = ""
+    _MOST = 4096  # lines held at once
 
-    def line_of(self, entry: FileEntry) -> str | None:
-        while self._entry is None or self._entry.source < entry.source:
-            pair = next(self._pairs, None)
-            if pair is None:
-                return None
-            self._entry, self._line = pair
-        if self._entry is not entry or not self._line.endswith("\n"):
-            return None
-        return self._line if self._line.startswith(f"[{_ENCODER.encode(entry.source)},") else None
+    def __init__(self, old: BinaryIO | None, previous: Cache | None) -> None:
+        self._old = old
+        self._index = {id(e): i for i, e in enumerate(previous.entries.values())} if old and previous else {}
+        self._done = 0  # old lines read so far
+        self._run: list[FileEntry] = []
+        self._start = 0  # the old line of the run's first entry
+
+    def take(self, entry: FileEntry, out: BinaryIO) -> bool:
+        at = self._index.get(id(entry))
+        if at is None:
+            return False
+        if self._run and (at != self._start + len(self._run) or len(self._run) >= self._MOST):
+            self.flush(out)
+        if not self._run:
+            self._start = at
+        self._run.append(entry)
+        return True
+
+    def flush(self, out: BinaryIO) -> None:
+        run, self._run = self._run, []
+        if not run:
+            return
+        lines: list[bytes] = []
+        if self._old is not None and self._start >= self._done:  # the file is read forward only
+            deque(islice(self._old, self._start - self._done), maxlen=0)
+            lines = list(islice(self._old, len(run)))
+            self._done = self._start + len(lines)
+        if len(lines) == len(run) and lines[-1].endswith(b"\n") and _starts(lines[0], run[0]) \
+                and _starts(lines[-1], run[-1]):
+            out.writelines(lines)
+        else:
+            out.writelines((_ENCODER.encode(_entry_item(e)) + "\n").encode() for e in run)
+
+
+def _starts(line: bytes, entry: FileEntry) -> bool:
+    return line.startswith(f"[{_ENCODER.encode(entry.source)},".encode())
 
 
 @contextlib.contextmanager
 def _old_lines(path: Path, previous: Cache | None) -> Iterator[_OldLines]:
-    """The lines of ``path`` when it is still the file ``previous`` was read from."""
+    """The entry lines of ``path`` when it is still the file ``previous`` was read from."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError:
-        yield _OldLines(iter(()))
+        yield _OldLines(None, None)
         return
     with handle:
         if previous is None or previous.origin != _identity(os.fstat(handle.fileno())):
-            yield _OldLines(iter(()))
+            yield _OldLines(None, None)
             return
         handle.readline(), handle.readline()  # header, outputs and report
-        yield _OldLines(zip(previous.entries.values(), handle, strict=False))  # a short file: fewer copied
+        yield _OldLines(handle, previous)
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))

@@ -205,6 +205,30 @@ def test_lines_kept_from_the_last_cache_are_what_encoding_gives(
     assert entry_lines[0] == entry_lines[1]  # (a cache loaded with its entries leaves the report out)
 
 
+def test_copied_runs_of_lines_survive_edits_removals_and_additions(
+    site: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unchanged lines are copied in runs; runs split by changes (and by size) give the bytes encoding gives."""
+    monkeypatch.setattr(cache_module._OldLines, "_MOST", 3)  # several runs even between two changes
+    build(site)
+    names = sorted(p.name for p in site.content.iterdir())
+    edit(site.content / names[4], "title:", "title: 【更新】")
+    (site.content / names[9]).unlink()
+    (site.content / names[0]).unlink()
+    (site.content / "0000-first.md").write_text("---\ntitle: 新\ndate: 2021-09-01\n---\n<p>新。</p>\n", encoding="utf-8")
+    (site.content / "zzz-last.md").write_text("---\ntitle: 末\ndate: 2021-09-02\n---\n<p>末。</p>\n", encoding="utf-8")
+    encoded: list[str] = []
+    real = cache_module._entry_item
+    monkeypatch.setattr(cache_module, "_entry_item", lambda e: encoded.append(e.source) or real(e))
+    build(site)
+    assert sorted(encoded) == sorted(["0000-first.md", names[4], "zzz-last.md"])  # 14 lines copied
+    monkeypatch.undo()
+    fresh = make_config(site.content, tmp_path / "fresh")
+    build(fresh, use_cache=False)
+    lines = [(cache_folder(c) / FILE).read_bytes().split(b"\n")[2:] for c in (site, fresh)]
+    assert lines[0] == lines[1] and len(lines[0]) == 18 + 1  # 18 files and the final newline
+
+
 def test_a_path_twice_discards_the_cache(site: Config) -> None:
     build(site)
     path = cache_folder(site) / FILE
