@@ -124,6 +124,8 @@ _IMAGE_TYPES = {
 
 def strip_illegal_xml(text: str) -> str:
     """``text`` without the characters XML 1.0 cannot carry (see ILLEGAL_XML)."""
+    if text.isprintable():  # no control, surrogate or non-character: most names and titles, at C speed
+        return text
     return ILLEGAL_XML.sub("", text)
 
 

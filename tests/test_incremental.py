@@ -215,8 +215,9 @@ def test_copied_runs_of_lines_survive_edits_removals_and_additions(
     edit(site.content / names[4], "title:", "title: 【更新】")
     (site.content / names[9]).unlink()
     (site.content / names[0]).unlink()
-    (site.content / "0000-first.md").write_text("---\ntitle: 新\ndate: 2021-09-01\n---\n<p>新。</p>\n", encoding="utf-8")
-    (site.content / "zzz-last.md").write_text("---\ntitle: 末\ndate: 2021-09-02\n---\n<p>末。</p>\n", encoding="utf-8")
+    for name, title in (("0000-first.md", "新"), ("zzz-last.md", "末")):
+        text = f"---\ntitle: {title}\ndate: 2021-09-01\n---\n<p>{title}。</p>\n"
+        (site.content / name).write_text(text, encoding="utf-8")
     encoded: list[str] = []
     real = cache_module._entry_item
     monkeypatch.setattr(cache_module, "_entry_item", lambda e: encoded.append(e.source) or real(e))

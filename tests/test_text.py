@@ -374,3 +374,11 @@ long_html = st.one_of(
 @given(long_html, st.integers(min_value=1, max_value=200))
 def test_summary_of_a_head_is_the_summary_of_the_whole(html: str, limit: int) -> None:
     assert summarize(html, limit) == _cut(html_to_text(html), limit)
+
+
+def test_strip_illegal_xml_shortcut_holds_for_every_code_point() -> None:
+    """The isprintable() shortcut: no printable character is one XML cannot carry; the rest are removed."""
+    printable_and_illegal = [c for c in map(chr, range(0x110000)) if c.isprintable() and ILLEGAL_XML.search(c)]
+    assert printable_and_illegal == []
+    assert strip_illegal_xml("标题\x01\ufffe\ud800 A") == "标题 A"
+    assert strip_illegal_xml("第一行\n第二行\u3000") == "第一行\n第二行\u3000"
