@@ -55,24 +55,25 @@ class LoadResult:
     def files(self) -> int:
         return len(self.entries)
 
-    @property
+    # Cached: a build asks for these a dozen times, and each is a pass over every file.
+    @functools.cached_property
     def articles(self) -> tuple[Article, ...]:
         """Every usable article, drafts included."""
         return tuple(e.article for e in self.entries if e.article is not None)
 
-    @property
+    @functools.cached_property
     def findings(self) -> tuple[Finding, ...]:
         return self.notes + tuple(f for e in self.entries for f in e.findings)
 
-    @property
+    @functools.cached_property
     def published(self) -> tuple[Article, ...]:
         return tuple(a for a in self.articles if not a.draft)
 
     @property
     def drafts(self) -> int:
-        return sum(1 for a in self.articles if a.draft)
+        return len(self.articles) - len(self.published)
 
-    @property
+    @functools.cached_property
     def errors(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.level == "error")
 

@@ -7,10 +7,12 @@ one feed would show every item twice.
 
 from __future__ import annotations
 
+import operator
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from itertools import chain
 
 from feeds.config import Config
 from feeds.plan import FeedSpec
@@ -63,4 +65,7 @@ def _feed_attributes(spec: FeedSpec, config: Config) -> dict[str, str]:
 
 def newest_item(specs: Sequence[FeedSpec]) -> datetime | None:
     """The newest time of any item of any feed; None when there is none."""
-    return max((a.modified for s in specs for a in s.history), default=None)
+    return max(map(_MODIFIED, chain.from_iterable(s.history for s in specs)), default=None)
+
+
+_MODIFIED = operator.attrgetter("modified")
