@@ -6,6 +6,7 @@ a malformed query value raises BadQuery, which the app answers with a 400.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -26,7 +27,12 @@ def pick_encoding(accept_encoding: str | None, available: Iterable[str]) -> str:
 
     ``available`` is in order of preference, which breaks ties.
     """
-    accepted = _qualities(accept_encoding or "")
+    return _pick(accept_encoding or "", tuple(available))
+
+
+@functools.lru_cache(maxsize=256)  # a feed reader sends the same header on every poll
+def _pick(accept_encoding: str, available: tuple[str, ...]) -> str:
+    accepted = _qualities(accept_encoding)
     best, best_q = "identity", 0.0
     for coding in available:
         q = accepted.get(coding, accepted.get("*", 0.0))
@@ -83,6 +89,8 @@ def http_date_or_none(value: str) -> datetime | None:
 
 def etag_matches(header: str, etag: str) -> bool:
     """Does the If-None-Match list ``header`` name ``etag`` (or ``*``)?"""
+    if header == etag:  # what a client that kept our ETag sends back
+        return True
     pos = 0
     while pos < len(header):
         found = _ETAG.match(header, pos)

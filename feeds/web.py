@@ -6,6 +6,7 @@ Every answer comes from the current Snapshot, in memory: the same bytes
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable
@@ -144,8 +145,7 @@ class FastPath:
             return self.app(environ, start_response)
         self.live.watch()
         extra = _link(snapshot.config, key) if _FEED.match(key) else None
-        sent = answer(resource, lambda name: environ.get("HTTP_" + name.upper().replace("-", "_")),
-                      snapshot.config.ttl_minutes, extra)
+        sent = answer(resource, lambda name: environ.get(_environ_key(name)), snapshot.config.ttl_minutes, extra)
         headers = list(sent.headers.items())
         if sent.status == 304:
             start_response("304 NOT MODIFIED", headers)
@@ -153,6 +153,12 @@ class FastPath:
         headers += [("Content-Type", sent.media_type), ("Content-Length", str(len(sent.body)))]
         start_response("200 OK", headers)
         return [] if method == "HEAD" else [sent.body]
+
+
+@functools.lru_cache(maxsize=64)
+def _environ_key(header: str) -> str:
+    """The WSGI environ key of a request header: ``If-None-Match`` -> ``HTTP_IF_NONE_MATCH``."""
+    return "HTTP_" + header.upper().replace("-", "_")
 
 
 def _find(snapshot: Snapshot, path: str) -> Resource | None:
