@@ -20,7 +20,7 @@ import shutil
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -60,8 +60,14 @@ class Cache:
 
 
 def config_key(config: Config) -> str:
-    """Changes whenever the config or the program could change any output."""
-    return hashlib.sha256(f"{VERSION}\0{__version__}\0{config!r}".encode()).hexdigest()[:32]
+    """Changes whenever the config or the program could change any output.
+
+    Folders count as absolute paths: ``--output public`` run from the site's
+    folder (cron) and ``--output /srv/site/public`` (by hand) share a cache.
+    """
+    same = replace(config, content=Path(os.path.abspath(config.content)), output=Path(os.path.abspath(config.output)),
+                   cache=Path(os.path.abspath(config.cache)) if config.cache is not None else None)
+    return hashlib.sha256(f"{VERSION}\0{__version__}\0{same!r}".encode()).hexdigest()[:32]
 
 
 def folder_stamp(items: Iterable[tuple[str, Stamp | None]]) -> str:

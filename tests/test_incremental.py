@@ -230,6 +230,15 @@ def test_copied_runs_of_lines_survive_edits_removals_and_additions(
     assert lines[0] == lines[1] and len(lines[0]) == 18 + 1  # 18 files and the final newline
 
 
+def test_relative_and_absolute_folders_share_the_cache(site: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--output public` from the site's folder and the same folder spelled absolute: nothing to redo."""
+    monkeypatch.chdir(site.output.parent)
+    relative = make_config(Path(site.content.name), Path(site.output.name))
+    assert build(relative).load is not None
+    again = build(make_config(site.content.resolve(), site.output.resolve()))
+    assert again.load is None and again.write.written == ()  # the no-change path: nothing read
+
+
 def test_a_path_twice_discards_the_cache(site: Config) -> None:
     build(site)
     path = cache_folder(site) / FILE
