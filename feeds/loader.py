@@ -151,6 +151,8 @@ def read_source(path: str, source: str, root: str, limit: int) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the check: a short read is no end
+                raise ArticleError(source, "not a regular file (a FIFO, socket or device)", "not-a-file")
             data = _read_up_to(fd, limit + 1, info.st_size)
         finally:
             os.close(fd)

@@ -105,6 +105,25 @@ def test_hostile_folder_each_file_one_finding(config: Config, content: Path, tmp
     assert titles == ["folder.md/real.md", "gbk.md", "good.md", "inside.md"]
 
 
+def test_file_swapped_for_a_fifo_after_the_check_is_not_read(
+    config: Config, content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What is opened is checked again: a FIFO put in place after the lstat is refused, not half-read."""
+    from feeds import loader
+
+    (content / "good.md").write_text(GOOD, encoding="utf-8")
+    os.mkfifo(content / "pipe.md")
+    regular = os.lstat(content / "good.md")
+    real_lstat = os.lstat
+    monkeypatch.setattr(loader.os, "lstat", lambda p: regular if str(p).endswith("pipe.md") else real_lstat(p))
+    writer = os.open(content / "pipe.md", os.O_RDWR | os.O_NONBLOCK)  # data waiting in the pipe
+    try:
+        os.write(writer, GOOD.encode()[:40])
+        assert ("pipe.md", "not-a-file", "not a regular file (a FIFO, socket or device)") in findings(config)
+    finally:
+        os.close(writer)
+
+
 def test_unreadable_file_is_reported(config: Config, content: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (content / "a.md").write_text(GOOD, encoding="utf-8")
     (content / "b.md").write_text(GOOD, encoding="utf-8")
