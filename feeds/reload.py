@@ -1,7 +1,8 @@
 """The app's current Snapshot, rebuilt in the background when the content changes.
 
 A daemon thread in each process looks at the content folder every
-``[serve] reload_seconds`` (names, sizes and modification times only) and,
+``[serve] reload_seconds`` (names, sizes and modification times only; less
+often when one look takes longer than 5% of that: a 100k-file folder) and,
 when it differs, builds a new Snapshot and swaps it in with one assignment.
 Readers never wait for a rebuild; a rebuild that fails, or that would leave
 no article at all, is logged and the last good Snapshot stays.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from feeds.config import Config
@@ -23,6 +25,7 @@ from feeds.snapshot import Snapshot
 log = logging.getLogger(__name__)
 
 Signature = tuple[tuple[str, int, int, int], ...]
+_LOOKS_APART = 20  # a look at the content folder takes at most 1/20 of the time between looks
 Loader = Callable[[Config], Snapshot]
 
 
@@ -79,6 +82,7 @@ class LiveSite:
         self.last_error: str | None = None
         self._stop = threading.Event()
         self._watching_pid: int | None = None
+        self._look_seconds = 0.0  # how long the last look at the content folder took
         self._watch_lock = threading.Lock()
 
     def watch(self) -> None:
@@ -95,12 +99,22 @@ class LiveSite:
         self._stop.set()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.config.reload_seconds):
+        while not self._stop.wait(self.interval()):
             self.refresh()
+
+    def interval(self) -> float:
+        """Seconds until the next look: ``reload_seconds``, or 20 looks' time when a look is slower.
+
+        Looking at 100k files takes about a second; every 2 s, that was half a
+        core in every worker, taken from the readers.
+        """
+        return max(self.config.reload_seconds, _LOOKS_APART * self._look_seconds)
 
     def refresh(self) -> bool:
         """Rebuild if the content folder changed; True when a new Snapshot is served."""
+        started = time.monotonic()
         signature = content_signature(self.config)
+        self._look_seconds = time.monotonic() - started
         if signature == self._signature:
             return False
         self._signature = signature  # a failed state is not retried until it changes

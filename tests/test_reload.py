@@ -144,3 +144,27 @@ def test_rebuilds_parse_only_the_files_that_changed(config: Config, write_articl
     assert loader._entries["b.md"] is not kept["b.md"]
     assert "二（更新）".encode() in second.get("all.rss").variants["identity"].body
     assert first.get("all.rss") != second.get("all.rss")
+
+
+def test_a_slow_look_at_the_folder_spaces_the_looks_out(quiet: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A look that takes 50 ms makes the next one wait 20 × 50 ms, not reload_seconds (10 ms)."""
+    from feeds import reload
+
+    site = LiveSite(replace(quiet, reload_seconds=0.01))
+    assert site.interval() == 0.01
+    looks: list[float] = []
+    real = reload.content_signature
+
+    def slow(config: Config) -> reload.Signature:
+        looks.append(time.monotonic())
+        time.sleep(0.05)
+        return real(config)
+
+    monkeypatch.setattr(reload, "content_signature", slow)
+    site.refresh()
+    assert 20 * 0.05 <= site.interval() < 20 * 0.5
+    site.watch()
+    time.sleep(2.5)  # the next look ~1 s after the last (2 s if the machine is slow), not every 10 ms
+    site.close()
+    assert 2 <= len(looks) <= 3, looks  # the refresh above and one or two more, not ~25
+    assert all(b - a >= 0.9 for a, b in zip(looks, looks[1:], strict=False))
