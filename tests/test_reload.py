@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -167,4 +168,4 @@ def test_a_slow_look_at_the_folder_spaces_the_looks_out(quiet: Config, monkeypat
     time.sleep(2.5)  # the next look ~1 s after the last (2 s if the machine is slow), not every 10 ms
     site.close()
     assert 2 <= len(looks) <= 3, looks  # the refresh above and one or two more, not ~25
-    assert all(b - a >= 0.9 for a, b in zip(looks, looks[1:], strict=False))
+    assert all(b - a >= 0.9 for a, b in itertools.pairwise(looks))
