@@ -181,3 +181,31 @@ def test_a_repeated_id_is_published_once(config: Config, write_article: WriteArt
     assert [(f.file, f.code) for f in report.findings] == [("new.md", "duplicate-id"), ("old.md", "duplicate-id")]
     assert report.findings[0].message == (
         "id 'urn:uuid:1' is also used by old.md; feeds carry only the newest of them")
+
+
+def test_a_build_leaves_no_cyclic_garbage_per_file(tmp_path: Path) -> None:
+    """`feeds build` turns the cycle collector off: that is safe only while files make no reference cycles."""
+    import gc
+
+    content = tmp_path / "content"
+    content.mkdir()
+    bad = ["---\ntitle: t\ndate: nope\n---\n", "no front matter\n", "---\ntitle: [a\n---\n",
+           "---\ntitle: t\ndate: 2021-01-01\ncategories: {a: 1}\n---\n"]
+    for i in range(400):
+        text = bad[i % 4] if i % 5 == 0 else (
+            f"---\ntitle: 第{i}篇\ndate: 2021-03-{i % 28 + 1:02d} 08:00\ncategories: [栏目{i % 7}, 金融]\n"
+            f"tags: [标签{i % 3}]\nauthor: 作者{i % 4}\n---\n<p>正文{i}。</p>\n")
+        (content / f"{i:04d}.md").write_text(text, encoding="utf-8")
+    families = ("category", "tag", "author")
+    build(make_config(content, tmp_path / "warm", families=families), use_cache=False)  # imports, caches
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        report = build(make_config(content, tmp_path / "out", families=families), jobs=1)
+        assert report.counts.files == 400 and len(report.write.written) > 50
+        del report
+        assert gc.collect() < 100  # 6 when written; a cycle per file would make it 320 or more
+    finally:
+        if was_enabled:
+            gc.enable()
