@@ -205,7 +205,8 @@ def _render_and_write(
     specs = plan_feeds(load.published, config, slugs)
     stamps = {e.source: e.stamp for e in load.entries}
     views = feed_views(specs, config)
-    prints = {path: _fingerprint(config, path, view, stamps) for path, view in views.items()}
+    key = config_key(config)  # once: a repr and a hash of the whole config
+    prints = {path: _fingerprint(config, key, path, view, stamps) for path, view in views.items()}
     old = cache.outputs if cache is not None else {}
     fresh = {p for p, fp in prints.items() if _still_valid(old, p, fp, config.output)}
     todo = sorted(set(prints) - fresh)
@@ -225,10 +226,12 @@ def _render_and_write(
     return written, outputs
 
 
-def _fingerprint(config: Config, path: str, view: FeedView, stamps: Mapping[str, Stamp | None]) -> str:
-    """Everything a feed file's bytes depend on: config, title, links, and each item's file stamp."""
+def _fingerprint(
+    config: Config, key: str, path: str, view: FeedView, stamps: Mapping[str, Stamp | None]
+) -> str:
+    """Everything a feed file's bytes depend on: config (``key``, its config_key), title, links, item stamps."""
     links = sorted(view.paging_links(config, path.rsplit(".", 1)[1]).items())  # prev-archive moves
-    digest = hashlib.sha256(f"{config_key(config)}\0{path}\0{view.spec.title}\0{links}".encode())
+    digest = hashlib.sha256(f"{key}\0{path}\0{view.spec.title}\0{links}".encode())
     for article in view.items:
         stamp = stamps.get(article.source)
         digest.update(f"\0{article.source}\0{stamp.size if stamp else -1}\0{stamp.mtime_ns if stamp else -1}".encode())
