@@ -23,9 +23,16 @@ _URL_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*")  # what quote() leaves alone (with 
 
 def article_link(article: Article, config: Config) -> str:
     """The article's absolute URL: its own permalink, else the site's pattern filled in."""
-    if article.permalink is not None:
-        return article.permalink
-    return config.base_url + expand_permalink(config, article.source, article.published, article.categories)
+    return link_of(config, article.permalink, article.source, article.published, article.categories)
+
+
+def link_of(
+    config: Config, permalink: str | None, source: str, published: datetime, categories: tuple[str, ...]
+) -> str:
+    """``article_link`` from the parts, for an article not yet made into a record."""
+    if permalink is not None:
+        return permalink
+    return config.base_url + expand_permalink(config, source, published, categories)
 
 
 def article_id(article: Article, config: Config) -> str:

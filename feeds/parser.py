@@ -20,7 +20,7 @@ import yaml
 from feeds.config import Config
 from feeds.dates import parse_date
 from feeds.errors import ArticleError, DateError
-from feeds.links import TAG_DATE, expand_permalink
+from feeds.links import TAG_DATE, link_of
 from feeds.models import Article, Author, Finding, author_named
 from feeds.simpleyaml import load_simple
 from feeds.text import ILLEGAL_XML, absolute_url, cut_html, has_text, plain_text, strip_illegal_xml
@@ -145,7 +145,7 @@ def parse_article(text: str, source: str, config: Config, *, keep_body: bool = T
     permalink = _permalink(meta, source, config)
 
     def link() -> str:  # only when needed: most articles keep no link (see feeds.links)
-        return permalink or config.base_url + expand_permalink(config, source, published, categories)
+        return link_of(config, permalink, source, published, categories)
 
     image, thumb = _images(meta, link, source)
     return Article(
