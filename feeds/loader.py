@@ -147,18 +147,22 @@ def read_source(path: str, source: str, root: str, limit: int) -> bytes:
     if stat.S_ISDIR(info.st_mode):
         raise ArticleError(source, "a symlinked folder (not followed)", "not-a-file")
     if not stat.S_ISREG(info.st_mode):
-        raise ArticleError(source, "not a regular file (a FIFO, socket or device)", "not-a-file")
+        raise _not_a_file(source)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the check: a short read is no end
-                raise ArticleError(source, "not a regular file (a FIFO, socket or device)", "not-a-file")
+                raise _not_a_file(source)
             data = _read_up_to(fd, limit + 1, info.st_size)
         finally:
             os.close(fd)
     except OSError as exc:
         raise ArticleError(source, f"cannot read: {exc.strerror or exc}", "unreadable") from exc
     return _checked(data[:limit] if len(data) > limit else data, source, truncated=len(data) > limit)
+
+
+def _not_a_file(source: str) -> ArticleError:
+    return ArticleError(source, "not a regular file (a FIFO, socket or device)", "not-a-file")
 
 
 def _read_up_to(fd: int, most: int, size: int) -> bytes:
