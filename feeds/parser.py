@@ -75,10 +75,10 @@ def load_front_matter(yaml_text: str, source: str, first_line: int, limit: int) 
     """Safe-load the YAML in bounded time and memory; errors name the file's line."""
     if len(yaml_text) * 4 > limit and len(yaml_text.encode("utf-8")) > limit:
         raise ArticleError(source, f"front matter is larger than {limit} bytes", "front-matter-too-large")
-    simple = load_simple(yaml_text)  # the common shape, without building YAML nodes
-    if simple is not None:
-        return simple
     try:
+        simple = load_simple(yaml_text)  # the common shape, without building YAML nodes
+        if simple is not None:
+            return simple
         _check_structure(yaml_text, source, first_line)
         data = yaml.load(yaml_text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -87,6 +87,10 @@ def load_front_matter(yaml_text: str, source: str, first_line: int, limit: int) 
         raise ArticleError(source, "bad YAML: nested too deeply", "bad-yaml") from None
     except UnicodeError:  # lone surrogates cannot reach libyaml
         raise ArticleError(source, "bad YAML: not valid Unicode (lone surrogates)", "bad-yaml") from None
+    except ValueError as exc:  # YAML's timestamp constructor on a date no calendar has: 2021-02-30, 25:00
+        raise ArticleError(
+            source, f"bad YAML: an impossible date or time ({exc}); {_DATE_HINT}", "bad-date"
+        ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -17,7 +17,7 @@ from feeds.loader import iter_sources, load_articles
 from feeds.models import Author
 from feeds.parser import decode_article, parse_article
 
-from .conftest import SEEDS
+from .conftest import SEEDS, WriteArticle
 
 UTC = UTC
 SEED = (SEEDS / "000_651e3118f59f4f36.txt").read_text(encoding="utf-8")
@@ -192,3 +192,23 @@ def test_loaded_entries_survive_pickling_whole(config: Config) -> None:
     assert back == entries
     assert [e.article.warnings for e in back if e.article] == [e.article.warnings for e in entries if e.article]
     assert [e.findings for e in back] == [e.findings for e in entries]
+
+
+@pytest.mark.parametrize(("front", "detail"), [
+    ("date: 2021-02-30", "day is out of range for month"),  # the fast path's line shape
+    ("date: 2021-07-10\nupdated: 2021-07-10 25:00:00", "hour must be in 0..23"),
+    ("date: 2021-07-10\ndates: [2021-13-01]", "month must be in 1..12"),  # a flow list: libyaml's path
+])
+def test_an_impossible_unquoted_date_is_an_error_of_that_file(
+    config: Config, write_article: WriteArticle, front: str, detail: str
+) -> None:
+    """YAML itself turns 2021-02-30 into a date and fails: the file is skipped, the build goes on."""
+    from feeds.build import build
+
+    write_article("good.md", title="好")
+    (config.content / "bad.md").write_text(f"---\ntitle: t\n{front}\n---\n<p>x</p>\n", encoding="utf-8")
+    report = build(config)
+    assert [(f.file, f.code, f.message) for f in report.findings if f.level == "error"] == [
+        ("bad.md", "bad-date", f"bad YAML: an impossible date or time ({detail}); try 2021-07-10 21:41:00"),
+    ]
+    assert report.counts.published == 1 and report.write.written
