@@ -118,10 +118,12 @@ def build(
         cache, more = _open_cache(config, use_cache and found_cache)
         notices += more
         known = cache.entries if cache is not None else None
-        load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress)
+        cached_slugs = cache.slugs if cache is not None else {}
+        load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress,
+                             known_slugs=cached_slugs, meanwhile=_import_renderers)
         del scanned  # 100k paths and stamps: free them before rendering
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
-        slugs = natural_slugs(feed_names(load.published, config), cache.slugs if cache else {})
+        slugs = natural_slugs(feed_names(load.published, config), {**load.slugs, **cached_slugs})
         folder = cache_folder(config)
         side: dict[str, Any] = {}
 
@@ -140,6 +142,13 @@ def build(
         save_cache(folder, config, Cache(stamp, {}, outputs, slugs, side["report"]), staged=side["staged"])
     shown = tuple(f for f in findings if f.level != "info")
     return BuildReport(Counts.of(load), written, shown, time.perf_counter() - start, notices, load)
+
+
+def _import_renderers() -> None:
+    """While workers parse: the renderers are needed next, and importing them then would be a wait."""
+    from feeds.fanout import import_renderers
+
+    import_renderers()
 
 
 def cache_folder(config: Config) -> Path:

@@ -11,6 +11,10 @@ class FeedsError(Exception):
         self.path = path
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type, tuple[str, ...]]:
+        """Pickled by its fields: worker processes hand errors back to the parent."""
+        return type(self), (self.path, self.reason)
+
 
 class ConfigError(FeedsError):
     """The config file (or a command-line override) is invalid."""
@@ -26,6 +30,9 @@ class ArticleError(FeedsError):
     def __init__(self, path: str, reason: str, code: str = "bad-article") -> None:
         super().__init__(path, reason)
         self.code = code
+
+    def __reduce__(self) -> tuple[type, tuple[str, ...]]:
+        return type(self), (self.path, self.reason, self.code)
 
 
 class OutputError(FeedsError):

@@ -3,9 +3,9 @@
 Rendering (feedgen, nh3) and compression take most of a cold build after
 parsing. Documents are grouped by feed, so one process prepares each item
 once for all the formats of a feed; workers are forked after the articles
-are loaded, so they inherit them instead of receiving them. Results come
-back in task order, a feed at a time, so the writer never holds more than a
-few documents.
+are loaded, so they inherit them instead of receiving them. Workers write
+the files they render themselves (atomically, as ``write_tree`` would) and
+send back only whether each one changed: the bytes never cross a pipe.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from typing import Any
 from feeds.compress import copies
 from feeds.config import Config
 from feeds.entries import EntryCache
+from feeds.output import write_if_changed
 from feeds.plan import FeedView
 from feeds.site import render_document
 
 Task = tuple[str, ...]  # the output paths of one feed: its formats, its archive pages
 Item = tuple[str, bytes]
+Done = tuple[str, bool]  # a file a worker wrote, and whether its bytes changed
 
 _POOL_FROM = 2  # feeds to render before worker processes pay off (a fork costs ~20 ms)
 
@@ -36,11 +38,14 @@ def tasks(views: Mapping[str, FeedView], paths: Sequence[str]) -> list[Task]:
 
 
 def render_items(views: Mapping[str, FeedView], paths: Sequence[str], config: Config,
-                 jobs: int, meanwhile: Callable[[], None] = lambda: None) -> Generator[Item, None, None]:
+                 jobs: int, meanwhile: Callable[[], None] = lambda: None) -> Generator[Item | Done, None, None]:
     """(path, bytes) of every document in ``paths`` and of its compressed copies.
 
-    ``meanwhile`` is called once: in a thread of this process while worker
-    processes render (this one would only wait), else before rendering here.
+    With worker processes, each file comes as (path, changed) instead: the
+    worker wrote it into ``config.output`` (``write_if_changed``), so start
+    this only once ``write_tree`` has written its manifest. ``meanwhile`` is
+    called once: in a thread of this process while worker processes render
+    (this one would only wait), else before rendering here.
     """
     todo = tasks(views, paths)
     if jobs <= 1 or len(todo) < _POOL_FROM:
@@ -62,14 +67,19 @@ def _render_task(task: Task, views: Mapping[str, FeedView], config: Config, entr
 _SHARED: dict[str, Any] = {}  # what forked workers inherit: views, config, their entry cache
 
 
+def import_renderers() -> None:
+    """Import what rendering needs (feedgen, lxml, nh3): once in the parent, not in every worker."""
+    for module in ("feeds.feed", "feeds.jsonfeed", "nh3"):
+        importlib.import_module(module)
+
+
 def _pooled(
     todo: list[Task], views: Mapping[str, FeedView], config: Config, jobs: int, meanwhile: Callable[[], None]
-) -> Generator[Item, None, None]:
+) -> Generator[Done, None, None]:
     import gc
     import multiprocessing
 
-    for module in ("feeds.feed", "feeds.jsonfeed", "nh3"):  # imported once here, not in every worker
-        importlib.import_module(module)
+    import_renderers()
     _SHARED.update(views=views, config=config)
     gc.freeze()  # the articles stay put: no collection in a worker touches (and copies) their pages
     try:
@@ -110,5 +120,7 @@ def _init() -> None:
     _SHARED["entries"] = EntryCache(_SHARED["config"])
 
 
-def _work(task: Task) -> list[Item]:
-    return _render_task(task, _SHARED["views"], _SHARED["config"], _SHARED["entries"])
+def _work(task: Task) -> list[Done]:
+    config: Config = _SHARED["config"]
+    items = _render_task(task, _SHARED["views"], config, _SHARED["entries"])
+    return [(path, write_if_changed(config.output / path, data)) for path, data in items]

@@ -13,7 +13,7 @@ import importlib
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -50,6 +50,7 @@ class LoadResult:
     entries: tuple[FileEntry, ...]  # every file, in path order
     notes: tuple[Finding, ...] = ()  # about the folder itself
     parsed: int = 0  # files parsed in this load (the rest came from the cache)
+    slugs: Mapping[str, str] = field(default_factory=dict)  # name -> slugify(name), made by parsing workers
 
     @property
     def files(self) -> int:
@@ -267,7 +268,8 @@ def parse_entry(path: str, source: str, stamp: Stamp | None, config: Config, roo
 def load_articles(
     config: Config, *, cache: Mapping[str, FileEntry] | None = None, jobs: int = 1,
     keep_bodies: bool = False, scanned: Scanned | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, known_slugs: Mapping[str, str] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> LoadResult:
     """Every file of ``config.content``; bad files become findings.
 
@@ -275,6 +277,12 @@ def load_articles(
     others are parsed, in ``jobs`` worker processes when there are many.
     Bodies are dropped unless ``keep_bodies``: ``read_body`` reads them again.
     ``scanned`` is what ``scan(config)`` returned, when the caller has it.
+
+    With worker processes, two more things overlap the parsing. Given
+    ``known_slugs``, workers slug the feed names they meet that it lacks
+    (``LoadResult.slugs``): pypinyin, a tenth of a second to import, loads in
+    a worker while this process parses. ``meanwhile`` is called here once
+    the workers are started (a build imports its renderers).
     """
     root = os.path.realpath(config.content)
     entries: dict[str, FileEntry] = {}
@@ -285,10 +293,11 @@ def load_articles(
             entries[source] = known
         else:
             todo.append((path, source, stamp))
-    for entry in _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent()):
+    parsed, slugs = _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent(), known_slugs, meanwhile)
+    for entry in parsed:
         entries[entry.source] = entry
     ordered = tuple(entries[s] for s in sorted(entries))
-    return LoadResult(ordered, tuple(_output_inside(config)), len(todo))
+    return LoadResult(ordered, tuple(_output_inside(config)), len(todo), slugs)
 
 
 _POOL_FROM = 200  # files to parse before worker processes pay off
@@ -315,28 +324,31 @@ _CHUNK = 128  # files per task
 
 def _parse_all(
     todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, keep: bool,
-    progress: Progress,
-) -> list[FileEntry]:
+    progress: Progress, known_slugs: Mapping[str, str] | None, meanwhile: Callable[[], None] | None,
+) -> tuple[list[FileEntry], dict[str, str]]:
     progress.start(len(todo))
     if jobs <= 1 or len(todo) < _POOL_FROM or keep:
         out = []
         for path, source, stamp in todo:
             out.append(parse_entry(path, source, stamp, config, root, keep))
             progress.advance(1)
-        return out
-    return _parse_shared(todo, config, root, jobs, progress)
+        return out, {}
+    return _parse_shared(todo, config, root, jobs, progress, known_slugs, meanwhile)
 
 
 _WORKER: dict[str, Any] = {}  # what forked workers inherit
 
 
 def _parse_shared(
-    todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, progress: Progress
-) -> list[FileEntry]:
+    todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, progress: Progress,
+    known_slugs: Mapping[str, str] | None, meanwhile: Callable[[], None] | None,
+) -> tuple[list[FileEntry], dict[str, str]]:
     """Parse in ``jobs - 1`` forked workers and in this process, which would otherwise wait.
 
     Workers take chunks from the front, this process from the back; a shared
     flag per chunk says who took it, so each is parsed once and nobody idles.
+    Each chunk comes back with the slugs of the new feed names in it (see
+    ``load_articles``).
     """
     import multiprocessing
 
@@ -344,23 +356,27 @@ def _parse_shared(
     chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
     context = multiprocessing.get_context("fork")
     claims = context.Array("b", len(chunks))
-    _WORKER.update(config=config, root=root, chunks=chunks, claims=claims)
+    _WORKER.update(config=config, root=root, chunks=chunks, claims=claims, known=known_slugs, slugged=set())
     entries: list[FileEntry] = []
+    slugs: dict[str, str] = {}
     try:
         with context.Pool(jobs - 1) as pool:
             results = pool.imap_unordered(_worker_chunk, range(len(chunks)))
+            if meanwhile is not None:
+                meanwhile()
             for index in reversed(range(len(chunks))):
                 if not _claim(index):
                     break  # the workers got here: the rest is theirs
                 part = _parse_chunk(index)
                 entries += part
                 progress.advance(len(part))
-            for part in results:
+            for part, made in results:
                 entries += part
+                slugs.update(made)
                 progress.advance(len(part))
     finally:
         _WORKER.clear()
-    return entries
+    return entries, slugs
 
 
 def _claim(index: int) -> bool:
@@ -372,9 +388,27 @@ def _claim(index: int) -> bool:
         return True
 
 
-def _worker_chunk(index: int) -> list[FileEntry]:
-    """In a worker: chunk ``index`` parsed, unless the parent took it."""
-    return _parse_chunk(index) if _claim(index) else []
+def _worker_chunk(index: int) -> tuple[list[FileEntry], dict[str, str]]:
+    """In a worker: chunk ``index`` parsed (unless the parent took it), and the slugs of its new names."""
+    if not _claim(index):
+        return [], {}
+    part = _parse_chunk(index)
+    return part, _new_slugs(part)
+
+
+def _new_slugs(part: list[FileEntry]) -> dict[str, str]:
+    """``slugify`` of the feed names in ``part`` that neither the cache nor this worker slugged before."""
+    known: Mapping[str, str] | None = _WORKER["known"]
+    if known is None:
+        return {}
+    from feeds.plan import feed_names
+    from feeds.slugs import slugify
+
+    done: set[str] = _WORKER["slugged"]
+    articles = (e.article for e in part if e.article is not None)
+    new = [n for n in feed_names(articles, _WORKER["config"]) if n not in known and n not in done]
+    done.update(new)
+    return {name: slugify(name) for name in new}
 
 
 def _parse_chunk(index: int) -> list[FileEntry]:

@@ -33,14 +33,16 @@ class WriteReport:
 
 
 def write_tree(
-    items: Iterable[tuple[str, bytes]], paths: Set[str], output: Path, keep: Set[str] = frozenset()
+    items: Iterable[tuple[str, bytes | bool]], paths: Set[str], output: Path, keep: Set[str] = frozenset()
 ) -> WriteReport:
     """Make ``output`` hold exactly ``paths`` and ``keep`` (plus anything we never wrote).
 
     ``paths`` is every file to write, known before any byte is made (the
     manifest names them first); ``items`` gives their bytes, in any order, as
-    they are made. ``keep`` names files of the last build known to be
-    current: left as they are.
+    they are made, or ``True``/``False`` for a file that a worker process
+    already put in place with ``write_if_changed`` (whether its bytes
+    changed). ``keep`` names files of the last build known to be current:
+    left as they are.
     """
     for path in paths:
         _check_relative(path)
@@ -56,7 +58,7 @@ def write_tree(
         if path not in paths or path in done:
             raise ValueError(f"{path}: not one of the files to write, or given twice")
         done.add(path)
-        changed = write_if_changed(output / path, data)
+        changed = data if isinstance(data, bool) else write_if_changed(output / path, data)
         (written if changed else unchanged).append(path)
     if done != paths:
         raise ValueError(f"no bytes for {sorted(paths - done)[:3]}")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,9 +20,11 @@ from feeds.build import StrictError, build, cache_folder
 from feeds.cache import FILE, load_cache, save_cache
 from feeds.compress import COMPRESSORS
 from feeds.config import Config
+from feeds.errors import ArticleError, OutputError
 from feeds.loader import load_articles
-from feeds.plan import FORMATS, plan_feeds
+from feeds.plan import FORMATS, feed_names, plan_feeds
 from feeds.site import feed_views
+from feeds.slugs import slugify
 
 from .conftest import ROOT, SEEDS, make_config
 from .test_build import published_files
@@ -273,3 +277,35 @@ def test_entries_of_the_wrong_shape_discard_the_cache(site: Config, index: int, 
     report = build(site)
     assert report.notices and "cache discarded" in report.notices[0]
     assert report.load is not None and report.load.parsed == 18
+
+
+def test_parsing_workers_slug_the_names_the_cache_lacks(site: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers slug new feed names while parsing; names the cache knows are not slugged again."""
+    monkeypatch.setattr(loader, "_POOL_FROM", 1)
+    monkeypatch.setattr(loader, "_CHUNK", 4)
+    called: list[int] = []
+
+    def let_the_worker_take_every_chunk() -> None:  # runs in the parent once the worker is started
+        claims = loader._WORKER["claims"]
+        deadline = time.monotonic() + 60
+        while not all(claims[:]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        called.append(len(claims))
+
+    known = {"银行": "not-what-slugify-gives"}
+    load = load_articles(site, jobs=2, known_slugs=known, meanwhile=let_the_worker_take_every_chunk)
+    names = feed_names(load.published, site)
+    assert called == [5] and load.parsed == 18
+    assert "银行" in names and set(load.slugs) == names - set(known)
+    assert load.slugs == {name: slugify(name) for name in names - set(known)}
+    assert load.slugs["资讯"] == "zi-xun"
+    assert load_articles(site, jobs=2).slugs == {}  # no known slugs given: none made
+
+
+def test_errors_survive_the_trip_from_a_worker_process() -> None:
+    errors = (OutputError("public/all.rss", "cannot write: disk full"), ArticleError("a.md", "no date", "bad-date"))
+    for error in errors:
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error)
+        assert (back.path, back.reason) == (error.path, error.reason)
+    assert pickle.loads(pickle.dumps(ArticleError("a.md", "no date", "bad-date"))).code == "bad-date"
