@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import REPO, WORK, Sample, output_of, remove_tree, say, timed
+from common import COMMAND_TIMEOUT, REPO, WORK, Sample, output_of, remove_tree, say, timed
 from corpus import category_count, edit_article, newest_first
 from hugosite import HugoSite, count_feeds, hugo_build_command
 
-FEEDS = (sys.executable, "-m", "feeds.cli")  # what the `feeds` console script runs, minus a shim
 ITEMS = 50
+VENV = WORK / "venv"  # `pip install .` of the working tree, as a site owner installs it
 
 # Case keys, in the order they run within one repetition (no-change and one-edit follow a cold build).
 COLD, NOCHANGE, EDIT, FULL, DEFAULT, HUGO = "cold", "nochange", "edit", "full", "default", "hugo"
@@ -37,28 +38,66 @@ authors = false
 
 @dataclass(frozen=True, slots=True)
 class FeedsTool:
+    python: str  # the interpreter `feeds` runs on (gunicorn runs on it too)
+    command: tuple[str, ...]  # what runs `feeds`
+    installed: str  # how it got there, for the report
     no_cache: bool  # `feeds build --no-cache` exists (incremental builds by default)
     jobs_flag: bool  # `feeds build --jobs N` exists
     jobs: int | None  # passed as --jobs when given and supported
 
     @classmethod
-    def detect(cls, jobs: int | None) -> FeedsTool:
-        # Bytecode once, untimed, as `pip install` does for an installed package: an editable
-        # install (or PYTHONDONTWRITEBYTECODE) would otherwise compile every module in every run.
-        output_of([sys.executable, "-m", "compileall", "-q", str(REPO / "feeds")])
-        help_text = output_of([*FEEDS, "build", "--help"])
+    def detect(cls, jobs: int | None, *, venv: bool = True) -> FeedsTool:
+        python, command, installed = install_tool() if venv else in_place()
+        help_text = output_of([*command, "build", "--help"])
         if "--output" not in help_text:
-            raise SystemExit(f"`{' '.join(FEEDS)} build --help` failed:\n{help_text}")
-        return cls("--no-cache" in help_text, "--jobs" in help_text, jobs)
+            raise SystemExit(f"`{' '.join(command)} build --help` failed:\n{help_text}")
+        return cls(python, command, installed, "--no-cache" in help_text, "--jobs" in help_text, jobs)
 
     def build(self, config: Path, content: Path, output: Path, *, full: bool = False) -> list[str]:
-        cmd = [*FEEDS, "build", "--config", str(config), "--content", str(content), "--output", str(output)]
+        cmd = [*self.command, "build", "--config", str(config), "--content", str(content), "--output", str(output)]
         if self.jobs is not None and self.jobs_flag:
             cmd += ["--jobs", str(self.jobs)]
         return [*cmd, "--no-cache"] if full and self.no_cache else cmd
 
     def version(self) -> str:
-        return output_of([*FEEDS, "--version"]) or "?"
+        return output_of([*self.command, "--version"]) or "?"
+
+
+def install_tool() -> tuple[str, tuple[str, ...], str]:
+    """The working tree installed (not editable) into a venv of its own, and its `feeds` script.
+
+    What a site owner's cron runs: an installed package with its bytecode,
+    started by its console script. A venv also keeps out what this
+    interpreter's site-packages runs at every start (.pth files: the editable
+    install's finder and anything else installed there). Falls back to this
+    interpreter when the venv cannot be made (no package index, say).
+    """
+    python = VENV / "bin" / "python"
+    fresh = not python.is_file()
+    try:
+        if fresh:
+            say(f"making {VENV.relative_to(REPO)} (pip install . with its dependencies) ...")
+            _run([sys.executable, "-m", "venv", str(VENV)])
+            _run([str(python), "-m", "pip", "install", "-q", str(REPO)])
+        else:  # the dependencies are there: only this working tree again
+            _run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(REPO)])
+    except (OSError, subprocess.SubprocessError) as exc:
+        say(f"cannot install into {VENV.relative_to(REPO)} ({exc}); timing the package in place instead")
+        remove_tree(VENV)
+        return in_place()
+    return str(python), (str(VENV / "bin" / "feeds"),), "pip install . into a venv of its own (bench/work/venv)"
+
+
+def in_place() -> tuple[str, tuple[str, ...], str]:
+    """This interpreter and the package where it is (``--no-venv``)."""
+    # Bytecode once, untimed, as `pip install` does for an installed package: an editable
+    # install (or PYTHONDONTWRITEBYTECODE) would otherwise compile every module in every run.
+    output_of([sys.executable, "-m", "compileall", "-q", str(REPO / "feeds")])
+    return sys.executable, (sys.executable, "-m", "feeds.cli"), "in place, run as python -m feeds.cli"
+
+
+def _run(cmd: list[str]) -> None:
+    subprocess.run(cmd, check=True, cwd=REPO, timeout=COMMAND_TIMEOUT, capture_output=True)
 
 
 @dataclass(frozen=True, slots=True)

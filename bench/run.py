@@ -38,11 +38,17 @@ METHOD_NOTES = (
     "Every round runs the cases in this order, once each: ours cold (output folder, and so any cache in it, "
     "deleted first), ours no-change (the same command again), ours one-edit (first the title, in even rounds, "
     "or the body, in odd rounds, of the k-th newest article of round k is changed: it heads all.rss and its "
-    "categories' feeds), [ours forced full with --no-cache], ours cold with the default feeds, Hugo (fresh destination). One untimed cold run of "
+    "categories' feeds), [ours forced full with --no-cache], ours cold with the default feeds, Hugo (fresh "
+    "destination). One untimed cold run of "
     "ours and of Hugo's comes first. The edits go to bench/work/content-<N>/, a hard-linked copy of the "
     "corpus made afresh each run (an edit replaces a file, so the cached corpus never changes).",
-    "Ours runs as `python -m feeds.cli build --config bench/work/config-<N>.toml --content ... --output ...` "
-    "(what the `feeds` script runs, without the pyenv shim); the config has the repository's site settings "
+    "Ours runs as `bench/work/venv/bin/feeds build --config bench/work/config-<N>.toml --content ... "
+    "--output ...`: the working tree installed with `pip install .` (not editable, bytecode compiled) into a "
+    "venv of its own, made once and reinstalled at the start of every run, and started by its console script, "
+    "as a site owner's cron starts it (`--no-venv`: `python -m feeds.cli` in place instead). The venv keeps "
+    "out the .pth files of the development interpreter's site-packages (the editable install's finder, and "
+    "on this machine a sandbox's certificate hook), some 20 ms of every start; the config has the "
+    "repository's site settings "
     "(Asia/Shanghai: the corpus's GMT dates give `utc-looks-local` warnings on stderr, written to "
     "bench/work/log-<N>-<case>.txt) and builds the feeds Hugo's site builds: `[feeds] formats = [\"rss\", "
     "\"atom\"]`, `tags = false`, `authors = false`. The row 'default feeds' is a cold build with the "
@@ -72,6 +78,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=_positive, default=5, help="timed runs of each build (default 5)")
     p.add_argument("--skip-hugo", action="store_true", help="do not build with Hugo")
     p.add_argument("--skip-serve", action="store_true", help="do not load-test the servers")
+    p.add_argument("--no-venv", action="store_true",
+                   help="time the package in place (python -m feeds.cli) instead of installed into bench/work/venv")
     p.add_argument("--out", type=Path, default=BENCH / "RESULTS.md", help="report (default bench/RESULTS.md)")
     p.add_argument("--make-corpus", type=Path, metavar="PATH",
                    help="corpus generator (default: ../shared/tools/make_corpus.py from the repository)")
@@ -102,9 +110,10 @@ def versions(tool: FeedsTool, hugo: Path | None) -> dict[str, str]:
     flags = [flag for flag, present in (("--no-cache", tool.no_cache), ("--jobs", tool.jobs_flag)) if present]
     return {
         "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "feeds": f"{tool.version()} (build flags found: {', '.join(flags) or 'neither --no-cache nor --jobs'})",
+        "feeds": f"{tool.version()} (build flags found: {', '.join(flags) or 'neither --no-cache nor --jobs'}); "
+                 f"{tool.installed}",
         "hugo": hugo_version(hugo) if hugo else "skipped",  # no machine path in RESULTS.md
-        **tool_versions(),
+        **tool_versions(tool.python),
         "GNU time": time_version(),
     }
 
@@ -119,7 +128,7 @@ def serve_part(args: argparse.Namespace, tool: FeedsTool,
     """(result, None), or (None, why serving was skipped)."""
     if args.skip_serve:
         return None, "--skip-serve"
-    why = app_missing()
+    why = app_missing(tool.python)
     if why is None and (shutil.which("nginx") is None or shutil.which("wrk") is None):
         why = "nginx or wrk is not installed (apt-get install -y nginx wrk)"
     if why is not None:
@@ -157,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for folder in (WORK, CORPORA):
         folder.mkdir(parents=True, exist_ok=True)
     generator = generator_path(args.make_corpus)
-    tool = FeedsTool.detect(args.jobs)
+    tool = FeedsTool.detect(args.jobs, venv=not args.no_venv)
     hugo = None if args.skip_hugo else find_hugo(args.hugo)
     tools = versions(tool, hugo)
     for name, version in tools.items():

@@ -54,10 +54,10 @@ class Server:
     proc: subprocess.Popen[bytes]
 
 
-def app_missing() -> str | None:
-    """Why the app cannot be served, or None."""
+def app_missing(python: str = sys.executable) -> str | None:
+    """Why the app cannot be served by ``python``, or None."""
     for module in ("feeds.web", "gunicorn"):
-        proc = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True,
+        proc = subprocess.run([python, "-c", f"import {module}"], capture_output=True, text=True,
                               cwd=REPO, timeout=120, check=False)
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["?"])[-1]
@@ -82,8 +82,8 @@ def biggest_category_feed(output: Path) -> Path:
 # --- servers ---------------------------------------------------------------------------
 
 
-def gunicorn_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "4", "-w", "2",
+def gunicorn_command(port: int, python: str = sys.executable) -> list[str]:
+    return [python, "-m", "gunicorn", "-k", "gthread", "--threads", "4", "-w", "2",
             "-b", f"{HOST}:{port}", "feeds.web:create_app()"]
 
 
@@ -269,7 +269,7 @@ def bench_serving(tool: FeedsTool, articles: int, content: Path, seconds: int) -
     with ExitStack() as stack:
         say(f"starting gunicorn on {HOST}:{app_port} and nginx on {HOST}:{nginx_port} ...")
         servers = [
-            stack.enter_context(running("app", gunicorn_command(app_port), app_port, "/healthz",
+            stack.enter_context(running("app", gunicorn_command(app_port, tool.python), app_port, "/healthz",
                                         log=base / "gunicorn-log.txt", env=env)),
             stack.enter_context(running("nginx", nginx_command(base / "nginx", output, nginx_port), nginx_port,
                                         path, log=base / "nginx-log.txt")),
@@ -290,9 +290,9 @@ def _measure(result: ServeResult, server: Server, case: str, headers: dict[str, 
         result.notes.append(f"{server.name} {case}: {bad} of {total} requests failed or were not 2xx/3xx")
 
 
-def tool_versions() -> dict[str, str]:
+def tool_versions(python: str = sys.executable) -> dict[str, str]:
     return {
-        "gunicorn": output_of([sys.executable, "-m", "gunicorn", "--version"]) or "?",
+        "gunicorn": output_of([python, "-m", "gunicorn", "--version"]) or "?",
         "nginx": output_of(["nginx", "-v"]) or "?",
         "wrk": (output_of(["wrk", "--version"]).splitlines() or ["?"])[0],
     }

@@ -146,6 +146,8 @@ def _from_epoch(seconds: int) -> datetime:
 
 def _clean(text: str) -> str:
     """Drop what Chinese sites add around a date: comments, weekdays, zone names, 上午/下午."""
+    if text.isascii() and "[" not in text and not text.endswith(")"):
+        return text  # each pattern below needs a Han character, a '[' or a final ')'
     text = _ZONE_NAME.sub("", _COMMENT.sub("", text))
     text = _WEEKDAY.sub(" ", text).strip()
     return _HALF_DAY.sub(_twenty_four_hour, text)

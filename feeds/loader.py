@@ -135,24 +135,21 @@ def stamp_of(entry: os.DirEntry[str]) -> Stamp | None:
 def read_source(path: str, source: str, root: str, limit: int) -> bytes:
     """The bytes of one article file (at most ``limit``), or an ArticleError saying why not.
 
-    One lstat and one open for a plain file; a symlink is resolved and
-    checked first. O_NONBLOCK: a FIFO swapped in after the check cannot block.
+    A plain file is opened with O_NOFOLLOW and checked with fstat (what was
+    opened is what is read: a FIFO swapped in cannot be read in part); a
+    symlink (ELOOP) is resolved and checked first, then opened. O_NONBLOCK:
+    opening a FIFO never blocks.
     """
     try:
-        info = os.lstat(path)
-        if stat.S_ISLNK(info.st_mode):
-            _check_link(path, source, root)
-            info = os.stat(path)
+        fd = os.open(path, _OPEN | os.O_NOFOLLOW)
     except OSError as exc:
-        raise _stat_error(exc, path, source) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ArticleError(source, "a symlinked folder (not followed)", "not-a-file")
-    if not stat.S_ISREG(info.st_mode):
-        raise _not_a_file(source)
+        if exc.errno != errno.ELOOP:  # ELOOP: the path is a symlink
+            raise _stat_error(exc, path, source) from None
+        fd = _open_link(path, source, root)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the check: a short read is no end
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
                 raise _not_a_file(source)
             data = _read_up_to(fd, limit + 1, info.st_size)
         finally:
@@ -160,6 +157,20 @@ def read_source(path: str, source: str, root: str, limit: int) -> bytes:
     except OSError as exc:
         raise ArticleError(source, f"cannot read: {exc.strerror or exc}", "unreadable") from exc
     return _checked(data[:limit] if len(data) > limit else data, source, truncated=len(data) > limit)
+
+
+_OPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def _open_link(path: str, source: str, root: str) -> int:
+    """Open the file a symlink inside the content folder points to; an ArticleError for any other."""
+    try:
+        _check_link(path, source, root)
+        if stat.S_ISDIR(os.stat(path).st_mode):
+            raise ArticleError(source, "a symlinked folder (not followed)", "not-a-file")
+        return os.open(path, _OPEN)
+    except OSError as exc:
+        raise _stat_error(exc, path, source) from None
 
 
 def _not_a_file(source: str) -> ArticleError:
