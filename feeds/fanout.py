@@ -68,9 +68,21 @@ _SHARED: dict[str, Any] = {}  # what forked workers inherit: views, config, thei
 
 
 def import_renderers() -> None:
-    """Import what rendering needs (feedgen, lxml, nh3): once in the parent, not in every worker."""
-    for module in ("feeds.feed", "feeds.jsonfeed", "nh3"):
+    """Import what rendering needs, once in the parent rather than in every worker.
+
+    feedgen with lxml and the extensions ``load_extension`` would import,
+    nh3 with its summary cleaner, and the parser that reads bodies again
+    (yaml, and the regexes of its modules): a fresh worker spent 16 ms on
+    them in its first feed.
+    """
+    for module in _RENDERERS:
         importlib.import_module(module)
+    from feeds.text import text_cleaner
+
+    text_cleaner()
+
+
+_RENDERERS = ("feeds.feed", "feeds.jsonfeed", "feedgen.ext.dc", "feedgen.ext.media", "nh3", "feeds.parser")
 
 
 def _pooled(

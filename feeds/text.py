@@ -85,7 +85,7 @@ _BREAK_TAGS = frozenset(
 
 
 @functools.cache
-def _text_cleaner() -> nh3.Cleaner:
+def text_cleaner() -> nh3.Cleaner:
     """Keeps only the break elements, without attributes, so _TAG can find them.
 
     nh3 is imported on first use: a build with nothing to render never needs it.
@@ -258,7 +258,7 @@ def html_to_text(html: str) -> str:
     (ASCII and no-break spaces) collapsed to one space, illegal XML
     characters removed. Interior U+3000 spaces are kept.
     """
-    broken = _text_cleaner().clean(strip_illegal_xml(html))
+    broken = text_cleaner().clean(strip_illegal_xml(html))
     text = htmllib.unescape(_TAG.sub("\n", broken))
     lines = (line.strip(_INDENT) for line in strip_illegal_xml(text).split("\n"))
     return _TEXT_SPACE.sub(" ", " ".join(line for line in lines if line)).strip(" ")
