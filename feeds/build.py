@@ -38,7 +38,7 @@ from feeds.config import Config
 from feeds.errors import FeedsError
 from feeds.loader import LoadResult, Progress, Stamp, load_articles, scan
 from feeds.models import Finding
-from feeds.output import WriteReport, output_lock, read_manifest, write_tree
+from feeds.output import WriteReport, output_lock, read_manifest, remove_temp_files, write_tree
 from feeds.plan import FeedView, feed_names, plan_feeds
 from feeds.review import findings_of, future_findings, ordered
 from feeds.slugs import natural_slugs
@@ -226,8 +226,12 @@ def _render_and_write(
     try:
         items = chain(rendered, (i for p, data in pages for i in copies(p, data)))
         written = write_tree(items, paths, config.output, keep={p for path in fresh for p in with_copies(path)})
-    finally:
+    except BaseException:
         rendered.close()  # a failed write stops the workers (and waits for ``meanwhile``) now
+        remove_temp_files(config.output)  # a worker stopped in the middle of a write left its temp file
+        raise
+    finally:
+        rendered.close()
     outputs = {}
     for path in sorted(paths | set(written.unchanged)):
         info = (config.output / path).stat()

@@ -125,3 +125,28 @@ def test_disk_full_names_the_file_and_keeps_published_files(
     assert (config.output / "all.rss").read_bytes() == before[config.output / "all.rss"]
     assert not [p for p in config.output.rglob(f"{TMP_PREFIX}*")]
     assert (config.output / MANIFEST).is_file()
+
+
+def test_a_worker_stopped_in_the_middle_of_a_write_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One worker's write fails while the other is between writing its temp file and renaming it."""
+    content = tmp_path / "content"
+    make_corpus(content, 5, edition=1)
+    config = make_config(content, tmp_path / "public")
+    real_replace = os.replace
+
+    def full_or_slow(src: str, dst: str) -> None:
+        if str(dst).endswith("all.rss"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        if "category" in str(dst):
+            time.sleep(30)  # the pool is stopped long before
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", full_or_slow)
+    monkeypatch.setattr(fanout, "_POOL_FROM", 1)
+    started = time.monotonic()
+    with pytest.raises(OutputError):
+        build(config, jobs=2)
+    assert time.monotonic() - started < 20
+    assert not [p for p in config.output.rglob(f"{TMP_PREFIX}*")]
