@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import pickle
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +24,8 @@ from feeds.cache import FILE, load_cache, save_cache
 from feeds.compress import COMPRESSORS
 from feeds.config import Config
 from feeds.errors import ArticleError, OutputError
-from feeds.loader import load_articles
+from feeds.loader import FileEntry, load_articles
+from feeds.models import Finding
 from feeds.plan import FORMATS, feed_names, plan_feeds
 from feeds.site import feed_views
 from feeds.slugs import slugify
@@ -133,15 +137,49 @@ def test_corrupt_or_foreign_cache_is_discarded_with_a_notice(
     assert published_files(site.output, compressed=True) == full_build_of(site, tmp_path, "full")
 
 
-def test_corrupt_entry_lines_are_not_trusted(site: Config) -> None:
+def read_blocks(path: Path) -> tuple[bytes, list[tuple[FileEntry, ...]]]:
+    """The two JSON lines of a cache file, and its blocks' entries."""
+    data = path.read_bytes()
+    first = data.index(b"\n") + 1
+    rest = data.index(b"\n", first) + 1
+    blocks, at = [], rest
+    while at < len(data):
+        length, _ = cache_module._FRAME.unpack_from(data, at)
+        at += cache_module._FRAME.size
+        blocks.append(pickle.loads(data[at : at + length]))
+        at += length
+    return data[:rest], blocks
+
+
+def write_blocks(path: Path, head: bytes, blocks: list[Any]) -> None:
+    """A cache file of ``head`` and ``blocks``, each framed with its true length and digest."""
+    frames = [head]
+    for block in blocks:
+        payload = pickle.dumps(block, protocol=5)
+        frames += [cache_module._FRAME.pack(len(payload), cache_module._digest(payload)), payload]
+    path.write_bytes(b"".join(frames))
+
+
+def test_a_corrupt_block_is_not_trusted(site: Config) -> None:
     build(site)
     path = cache_folder(site) / FILE
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[2] = lines[2].replace('"2021-', '"not a date ', 1)
-    path.write_text("".join(lines), encoding="utf-8")
+    data = bytearray(path.read_bytes())
+    data[-40] ^= 0x01  # one bit, inside the last block's pickle
+    path.write_bytes(bytes(data))
     os.utime(site.content / "000_651e3118f59f4f36.txt")  # force the slow path
     report = build(site)
+    assert report.notices and "cache discarded" in report.notices[0] and "digest" in report.notices[0]
+    assert report.load is not None and report.load.parsed == 18
+
+
+def test_a_cut_cache_is_not_trusted(site: Config) -> None:
+    build(site)
+    path = cache_folder(site) / FILE
+    path.write_bytes(path.read_bytes()[:-10])  # a torn write
+    os.utime(site.content / "000_651e3118f59f4f36.txt")
+    report = build(site)
     assert report.notices and "cache discarded" in report.notices[0]
+    assert report.load is not None and report.load.parsed == 18
 
 
 def test_another_config_ignores_the_cache(site: Config) -> None:
@@ -185,35 +223,63 @@ def test_worker_processes_write_the_same_bytes_as_one_process(
     assert published_files(many_config.output, compressed=True) == published_files(tmp_path / "one", compressed=True)
     assert many.write.written == one.write.written and many.counts == one.counts
     assert many.findings == one.findings  # made beside the workers, the same as made after them
-    entry_lines = [(cache_folder(c) / FILE).read_text(encoding="utf-8").splitlines()[2:]
-                   for c in (many_config, make_config(site.content, tmp_path / "one"))]
-    assert entry_lines[0] == entry_lines[1] and len(entry_lines[0]) == 18
+    caches = [load_cache(cache_folder(c), c) for c in (many_config, make_config(site.content, tmp_path / "one"))]
+    assert caches[0] is not None and caches[1] is not None
+    assert caches[0].entries == caches[1].entries and len(caches[0].entries) == 18
+    assert [e.findings for e in caches[0].entries.values()] == [e.findings for e in caches[1].entries.values()]
 
 
-def test_lines_kept_from_the_last_cache_are_what_encoding_gives(
+def pickled_sources(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the entries the next cache save pickles afresh (the others are copied)."""
+    pickled: list[str] = []
+    real = cache_module._write_block
+
+    def spy(handle: Any, fresh: list[FileEntry]) -> None:
+        pickled.extend(e.source for e in fresh)
+        real(handle, fresh)
+
+    monkeypatch.setattr(cache_module, "_write_block", spy)
+    return pickled
+
+
+def frames(path: Path) -> list[bytes]:
+    """The raw bytes of every block of a cache file (length, digest and pickle)."""
+    data = path.read_bytes()
+    at = data.index(b"\n", data.index(b"\n") + 1) + 1
+    out = []
+    while at < len(data):
+        length, _ = cache_module._FRAME.unpack_from(data, at)
+        out.append(data[at : at + cache_module._FRAME.size + length])
+        at += cache_module._FRAME.size + length
+    return out
+
+
+def test_blocks_kept_from_the_last_cache_are_copied_as_read(
     site: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A rebuild writes unchanged entries back as read: byte for byte what encoding them gives."""
+    """A rebuild copies the blocks whose entries did not change, byte for byte, and pickles only the others."""
+    monkeypatch.setattr(cache_module, "_BLOCK", 4)  # 18 files: blocks of 4, 4, 4, 4 and 2
     build(site)
-    edit(site.content / "005_f1601efdcfadf5c8.txt", "title:", "title: 【更新】")
-    encoded: list[str] = []
-    real = cache_module._entry_item
-    monkeypatch.setattr(cache_module, "_entry_item", lambda e: encoded.append(e.source) or real(e))
+    before = frames(cache_folder(site) / FILE)
+    names = sorted(p.name for p in site.content.iterdir())
+    edit(site.content / names[5], "title:", "title: 【更新】")
+    pickled = pickled_sources(monkeypatch)
     build(site)
-    assert encoded == ["005_f1601efdcfadf5c8.txt"]  # the other 17 lines were copied
-    monkeypatch.undo()
+    assert pickled == names[4:8]  # the block holding the edited file; the other four were copied
+    after = frames(cache_folder(site) / FILE)
+    assert len(before) == len(after) == 5
+    assert [a == b for a, b in zip(before, after, strict=True)] == [True, False, True, True, True]
     cache = load_cache(cache_folder(site), site)
-    assert cache is not None and cache.origin is not None and len(cache.entries) >= 18
-    save_cache(tmp_path / "fresh", site, cache)  # every entry encoded again
-    entry_lines = [(folder / FILE).read_bytes().split(b"\n")[2:] for folder in (tmp_path / "fresh", cache_folder(site))]
-    assert entry_lines[0] == entry_lines[1]  # (a cache loaded with its entries leaves the report out)
+    assert cache is not None and cache.origin is not None and len(cache.entries) == 18
+    save_cache(tmp_path / "fresh", site, cache)  # every block pickled again from what was read
+    assert frames(tmp_path / "fresh" / FILE) == after
 
 
-def test_copied_runs_of_lines_survive_edits_removals_and_additions(
+def test_copied_blocks_survive_edits_removals_and_additions(
     site: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Unchanged lines are copied in runs; runs split by changes (and by size) give the bytes encoding gives."""
-    monkeypatch.setattr(cache_module._OldLines, "_MOST", 3)  # several runs even between two changes
+    """Blocks broken by changes are pickled afresh; the cache then holds what a full build's cache holds."""
+    monkeypatch.setattr(cache_module, "_BLOCK", 3)
     build(site)
     names = sorted(p.name for p in site.content.iterdir())
     edit(site.content / names[4], "title:", "title: 【更新】")
@@ -222,16 +288,19 @@ def test_copied_runs_of_lines_survive_edits_removals_and_additions(
     for name, title in (("0000-first.md", "新"), ("zzz-last.md", "末")):
         text = f"---\ntitle: {title}\ndate: 2021-09-01\n---\n<p>{title}。</p>\n"
         (site.content / name).write_text(text, encoding="utf-8")
-    encoded: list[str] = []
-    real = cache_module._entry_item
-    monkeypatch.setattr(cache_module, "_entry_item", lambda e: encoded.append(e.source) or real(e))
-    build(site)
-    assert sorted(encoded) == sorted(["0000-first.md", names[4], "zzz-last.md"])  # 14 lines copied
+    pickled = pickled_sources(monkeypatch)
+    report = build(site)
+    assert report.load is not None and report.load.parsed == 3
+    assert "0000-first.md" in pickled and "zzz-last.md" in pickled and names[4] in pickled
+    assert len(pickled) < 18  # some blocks were copied
     monkeypatch.undo()
     fresh = make_config(site.content, tmp_path / "fresh")
     build(fresh, use_cache=False)
-    lines = [(cache_folder(c) / FILE).read_bytes().split(b"\n")[2:] for c in (site, fresh)]
-    assert lines[0] == lines[1] and len(lines[0]) == 18 + 1  # 18 files and the final newline
+    caches = [load_cache(cache_folder(c), c) for c in (site, fresh)]
+    assert caches[0] is not None and caches[1] is not None
+    assert caches[0].entries == caches[1].entries and len(caches[0].entries) == 18
+    _, blocks = read_blocks(cache_folder(site) / FILE)
+    assert [e.source for b in blocks for e in b] == sorted(caches[1].entries)
 
 
 def test_relative_and_absolute_folders_share_the_cache(site: Config, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -243,40 +312,76 @@ def test_relative_and_absolute_folders_share_the_cache(site: Config, monkeypatch
     assert again.load is None and again.write.written == ()  # the no-change path: nothing read
 
 
-def test_a_path_twice_discards_the_cache(site: Config) -> None:
+def test_a_path_twice_discards_the_cache(site: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "_BLOCK", 6)
     build(site)
     path = cache_folder(site) / FILE
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    path.write_text("".join([*lines[:3], lines[2], *lines[3:]]), encoding="utf-8")
+    head, blocks = read_blocks(path)
+    write_blocks(path, head, [blocks[0], *blocks])  # the first block twice, digests and all correct
     os.utime(site.content / "000_651e3118f59f4f36.txt")  # past the no-change path
     report = build(site)
     assert report.notices and "twice" in report.notices[0]
     assert report.load is not None and report.load.parsed == 18
 
 
-@pytest.mark.parametrize(("index", "value"), [
-    (0, 7),  # the path
-    (1, "5550"),  # the size
-    (3, [1, "2021-07-10T13:41:00+00:00", None, None, None, [], [], None, None, None, None, False]),  # title
-    (3, ["t", "2021-07-10T21:41:00+08:00", None, None, None, [], [], None, None, None, None, False]),  # not UTC
-    (3, ["t", "2021-07-10T13:41:00+00:00", None, None, None, "股市", [], None, None, None, None, False]),
-    (3, ["t", "2021-07-10T13:41:00+00:00", None, None, None, [], [], [1, None], None, None, None, False]),
-    (3, ["t", "2021-07-10T13:41:00+00:00", 5, None, None, [], [], None, None, None, None, False]),  # link
-    (3, ["t", "2021-07-10T13:41:00+00:00", None, None, None, [], [], None, None, None, None, "yes"]),
-    (4, [["a.md", "loud", "x", "y"]]),  # a finding's level
-])
-def test_entries_of_the_wrong_shape_discard_the_cache(site: Config, index: int, value: object) -> None:
+class _Evil:
+    """Pickles as a call of os.system: a cache must never run it."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return os.system, ("touch pwned",)
+
+
+def _article(e: FileEntry, **changes: Any) -> FileEntry:
+    assert e.article is not None
+    return replace(e, article=replace(e.article, **changes))
+
+
+_NAIVE = datetime(2021, 7, 10, 21, 41)  # noqa: DTZ001 - a naive time is the point
+_WRONG: dict[str, Callable[[FileEntry], Any]] = {
+    "path": lambda e: replace(e, source=7),
+    "stamp": lambda e: replace(e, stamp=(5550, 1)),
+    "findings": lambda e: replace(e, findings=[]),
+    "finding level": lambda e: replace(e, findings=(Finding(e.source, "loud", "x", "y"),)),
+    "not an entry": lambda e: {"source": e.source},
+    "title": lambda e: _article(e, title=1),
+    "naive time": lambda e: _article(e, published=_NAIVE),
+    "not UTC": lambda e: _article(e, published=datetime(2021, 7, 10, 21, 41, tzinfo=timezone(timedelta(hours=8)))),
+    "categories": lambda e: _article(e, categories="股市"),
+    "a category": lambda e: _article(e, categories=(1,)),
+    "author": lambda e: _article(e, author=("x", None)),
+    "link": lambda e: _article(e, permalink=5),
+    "draft": lambda e: _article(e, draft="yes"),
+    "a body": lambda e: _article(e, body="<p>kept</p>"),
+    "another path": lambda e: _article(e, source="other.md"),
+    "code to run": lambda e: _Evil(),
+}
+
+
+@pytest.mark.parametrize("what", sorted(_WRONG))
+def test_entries_of_the_wrong_shape_discard_the_cache(
+    site: Config, what: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     build(site)
     path = cache_folder(site) / FILE
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    entry = json.loads(lines[2])
-    entry[index] = value
-    lines[2] = json.dumps(entry, ensure_ascii=False) + "\n"
-    path.write_text("".join(lines), encoding="utf-8")
+    head, blocks = read_blocks(path)
+    first, *rest = blocks[0]
+    write_blocks(path, head, [(_WRONG[what](first), *rest), *blocks[1:]])
     os.utime(site.content / "000_651e3118f59f4f36.txt")  # past the no-change path
+    monkeypatch.chdir(site.output)
     report = build(site)
     assert report.notices and "cache discarded" in report.notices[0]
     assert report.load is not None and report.load.parsed == 18
+    assert not (site.output / "pwned").exists()
+
+
+def test_a_cache_of_the_last_format_is_discarded_and_removed(site: Config) -> None:
+    """Format 2 was JSON lines in cache.jsonl: not read, and gone once the new cache is saved."""
+    build(site)
+    old = cache_folder(site) / "cache.jsonl"
+    old.write_text('{"format": "feeds-cache", "version": 2}\n', encoding="utf-8")
+    os.utime(site.content / "000_651e3118f59f4f36.txt")
+    build(site)
+    assert not old.exists() and (cache_folder(site) / FILE).is_file()
 
 
 def test_parsing_workers_slug_the_names_the_cache_lacks(site: Config, monkeypatch: pytest.MonkeyPatch) -> None:
