@@ -11,15 +11,16 @@ A cache that cannot be read is discarded with a notice, never trusted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feeds.cache import (
     Cache,
@@ -42,6 +43,9 @@ from feeds.output import WriteReport, output_lock, read_manifest, remove_temp_fi
 from feeds.plan import FeedView, feed_names, plan_feeds
 from feeds.review import findings_of, future_findings, ordered
 from feeds.slugs import natural_slugs
+
+if TYPE_CHECKING:
+    from feeds.workers import Workers
 
 
 class StrictError(FeedsError):
@@ -108,19 +112,22 @@ def build(
     """
     start = time.perf_counter()
     clock = now or datetime.now(UTC)
-    with output_lock(config.output, lock_timeout):
+    with output_lock(config.output, lock_timeout), contextlib.ExitStack() as stack:
         scanned = scan(config)
         stamp = folder_stamp((source, st) for source, _, st in scanned)
         head, notices = _open_cache(config, use_cache, entries=False)  # header and report only
         if head is not None and not strict and _untouched(head, stamp, config.output):
             return _unchanged_report(head, clock, time.perf_counter() - start)
         found_cache, head = head is not None, None  # its report: 30k findings at 100k files, not needed now
+        # Worker processes forked before the cache is read, for a rebuild; a cold build forks its own
+        # later (its parsing keeps this process busy, and the render workers inherit every article).
+        workers = stack.enter_context(_workers(config, jobs if found_cache else 1))
         cache, more = _open_cache(config, use_cache and found_cache)
         notices += more
         known = cache.entries if cache is not None else None
         cached_slugs = cache.slugs if cache is not None else {}
         load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress,
-                             known_slugs=cached_slugs, meanwhile=_import_renderers)
+                             known_slugs=cached_slugs, workers=workers, meanwhile=_import_renderers)
         del scanned  # 100k paths and stamps: free them before rendering
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
         slugs = natural_slugs(feed_names(load.published, config), {**load.slugs, **cached_slugs})
@@ -133,7 +140,7 @@ def build(
             side["staged"] = stage_entries(folder, load.entries, cache)
 
         try:
-            written, outputs = _render_and_write(load, config, slugs, cache, jobs, meanwhile)
+            written, outputs = _render_and_write(load, config, slugs, cache, jobs, meanwhile, workers)
         except BaseException:
             if "staged" in side:
                 side["staged"].unlink(missing_ok=True)
@@ -151,18 +158,32 @@ def _import_renderers() -> None:
     import_renderers()
 
 
+@contextlib.contextmanager
+def _workers(config: Config, jobs: int) -> Iterator[Workers | None]:
+    """The build's worker processes (``feeds.workers``), forked now while this process is small; None for one job."""
+    if jobs <= 1:
+        yield None
+        return
+    from feeds.fanout import import_renderers
+    from feeds.workers import Workers
+
+    import_renderers()  # once, inherited by every worker
+    with Workers(config, jobs) as workers:
+        yield workers
+
+
 def cache_folder(config: Config) -> Path:
     return config.cache if config.cache is not None else config.output / ".feeds-cache"
 
 
 def _open_cache(
-    config: Config, use_cache: bool, *, entries: bool = True
+    config: Config, use_cache: bool, *, entries: bool = True, report: bool | None = None
 ) -> tuple[Cache | None, tuple[str, ...]]:
     if not use_cache:
         return None, ()
     folder = cache_folder(config)
     try:
-        return load_cache(folder, config, entries=entries), ()
+        return load_cache(folder, config, entries=entries, report=report), ()
     except CacheError as exc:
         return None, (f"{folder}: warning: cache discarded: {exc}; doing a full build",)
 
@@ -203,7 +224,7 @@ def _report_json(load: LoadResult, findings: list[Finding], now: datetime) -> di
 
 def _render_and_write(
     load: LoadResult, config: Config, slugs: Mapping[str, str], cache: Cache | None, jobs: int,
-    meanwhile: Callable[[], None],
+    meanwhile: Callable[[], None], workers: Workers | None,
 ) -> tuple[WriteReport, dict[str, Output]]:
     """Render the feeds whose fingerprint changed (and the index pages); write what differs."""
     from feeds.fanout import render_items  # renderers: not for a build with nothing to render
@@ -222,12 +243,14 @@ def _render_and_write(
     pages = [(INDEX, render_index(specs, config)), (OPML, render_opml(specs, config))]
     documents = [*todo, *(path for path, _ in pages)]
     paths = {p for path in documents for p in with_copies(path)}
-    rendered = render_items(views, todo, config, jobs, meanwhile)
+    rendered = render_items(views, todo, config, jobs, meanwhile, workers)
     try:
         items = chain(rendered, (i for p, data in pages for i in copies(p, data)))
         written = write_tree(items, paths, config.output, keep={p for path in fresh for p in with_copies(path)})
     except BaseException:
         rendered.close()  # a failed write stops the workers (and waits for ``meanwhile``) now
+        if workers is not None:
+            workers.close()
         remove_temp_files(config.output)  # a worker stopped in the middle of a write left its temp file
         raise
     finally:

@@ -1,11 +1,11 @@
-"""Render and compress a build's feed documents, in forked worker processes when there are many.
+"""Render and compress a build's feed documents, in worker processes when there are several.
 
 Rendering (feedgen, nh3) and compression take most of a cold build after
 parsing. Documents are grouped by feed, so one process prepares each item
-once for all the formats of a feed; workers are forked after the articles
-are loaded, so they inherit them instead of receiving them. Workers write
-the files they render themselves (atomically, as ``write_tree`` would) and
-send back only whether each one changed: the bytes never cross a pipe.
+once for all the formats of a feed. Workers (``feeds.workers``) are sent
+each feed's views with only their own items, write the files they render
+themselves (atomically, as ``write_tree`` would) and send back only whether
+each one changed: the bytes never cross a pipe.
 """
 
 from __future__ import annotations
@@ -13,18 +13,15 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any
 
 from feeds.compress import copies
 from feeds.config import Config
 from feeds.entries import EntryCache
-from feeds.output import write_if_changed
 from feeds.plan import FeedView
 from feeds.site import render_document
+from feeds.workers import Done, Task, Workers
 
-Task = tuple[str, ...]  # the output paths of one feed: its formats, its archive pages
 Item = tuple[str, bytes]
-Done = tuple[str, bool]  # a file a worker wrote, and whether its bytes changed
 
 _POOL_FROM = 2  # feeds to render before worker processes pay off (a fork costs ~20 ms)
 
@@ -37,38 +34,40 @@ def tasks(views: Mapping[str, FeedView], paths: Sequence[str]) -> list[Task]:
     return [tuple(group) for group in groups.values()]
 
 
-def render_items(views: Mapping[str, FeedView], paths: Sequence[str], config: Config,
-                 jobs: int, meanwhile: Callable[[], None] = lambda: None) -> Generator[Item | Done, None, None]:
+def render_items(views: Mapping[str, FeedView], paths: Sequence[str], config: Config, jobs: int,
+                 meanwhile: Callable[[], None] = lambda: None,
+                 workers: Workers | None = None) -> Generator[Item | Done, None, None]:
     """(path, bytes) of every document in ``paths`` and of its compressed copies.
 
-    With worker processes, each file comes as (path, changed) instead: the
+    In worker processes (``workers``, else started here when ``jobs`` and
+    the feeds are many), each file comes as (path, changed) instead: the
     worker wrote it into ``config.output`` (``write_if_changed``), so start
     this only once ``write_tree`` has written its manifest. ``meanwhile`` is
-    called once: in a thread of this process while worker processes render
-    (this one would only wait), else before rendering here.
+    called once: in a thread of this process while workers render (this one
+    would only wait), else before rendering here.
     """
     todo = tasks(views, paths)
-    if jobs <= 1 or len(todo) < _POOL_FROM:
+    if workers is not None and todo:
+        yield from _on_workers(todo, views, workers, meanwhile)
+    elif jobs <= 1 or len(todo) < _POOL_FROM:
         meanwhile()
         entries = EntryCache(config)
         for task in todo:
-            yield from _render_task(task, views, config, entries)
-        return
-    yield from _pooled(todo, views, config, jobs, meanwhile)
+            yield from render_task(task, views, config, entries)
+    else:
+        with Workers(config, min(jobs, len(todo))) as started:
+            yield from _on_workers(todo, views, started, meanwhile)
 
 
-def _render_task(task: Task, views: Mapping[str, FeedView], config: Config, entries: EntryCache) -> list[Item]:
+def render_task(task: Task, views: Mapping[str, FeedView], config: Config, entries: EntryCache) -> list[Item]:
     out: list[Item] = []
     for path in task:
         out += copies(path, render_document(views[path], path.rsplit(".", 1)[1], config, entries))
     return out
 
 
-_SHARED: dict[str, Any] = {}  # what forked workers inherit: views, config, their entry cache
-
-
 def import_renderers() -> None:
-    """Import what rendering needs, once in the parent rather than in every worker.
+    """Import what rendering needs, once per process, before its first feed.
 
     feedgen with lxml and the extensions ``load_extension`` would import,
     nh3 with its summary cleaner, and the parser that reads bodies again
@@ -85,27 +84,18 @@ def import_renderers() -> None:
 _RENDERERS = ("feeds.feed", "feeds.jsonfeed", "feedgen.ext.dc", "feedgen.ext.media", "nh3", "feeds.parser")
 
 
-def _pooled(
-    todo: list[Task], views: Mapping[str, FeedView], config: Config, jobs: int, meanwhile: Callable[[], None]
+def _on_workers(
+    todo: list[Task], views: Mapping[str, FeedView], workers: Workers, meanwhile: Callable[[], None]
 ) -> Generator[Done, None, None]:
-    import gc
-    import multiprocessing
-
-    import_renderers()
-    _SHARED.update(views=views, config=config)
-    gc.freeze()  # the articles stay put: no collection in a worker touches (and copies) their pages
+    jobs = ((task, {path: views[path].detached() for path in task}) for task in todo)
+    results = workers.render(jobs)
+    side = _Side(meanwhile)
     try:
-        with multiprocessing.get_context("fork").Pool(min(jobs, len(todo)), initializer=_init) as pool:
-            side = _Side(meanwhile)  # started once the workers are forked: no thread is ever forked
-            try:
-                for items in pool.imap(_work, todo):
-                    yield from items
-            finally:
-                side.join()  # also when the writer gave up: nothing of it runs on afterwards
-            side.check()
+        for done in results:
+            yield from done
     finally:
-        _SHARED.clear()
-        gc.unfreeze()
+        side.join()  # also when the writer gave up: nothing of it runs on afterwards
+    side.check()
 
 
 class _Side(threading.Thread):
@@ -126,13 +116,3 @@ class _Side(threading.Thread):
     def check(self) -> None:
         if self._error is not None:
             raise self._error
-
-
-def _init() -> None:
-    _SHARED["entries"] = EntryCache(_SHARED["config"])
-
-
-def _work(task: Task) -> list[Done]:
-    config: Config = _SHARED["config"]
-    items = _render_task(task, _SHARED["views"], config, _SHARED["entries"])
-    return [(path, write_if_changed(config.output / path, data)) for path, data in items]

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import errno
 import functools
-import importlib
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from feeds.config import Config
 from feeds.errors import ArticleError, ConfigError
 from feeds.models import Article, Finding, pickles_by_fields
+
+if TYPE_CHECKING:
+    from feeds.workers import Workers
 
 _T = TypeVar("_T")
 _SNIFF = 8192  # bytes looked at to tell binary files from text
@@ -280,20 +282,19 @@ def load_articles(
     config: Config, *, cache: Mapping[str, FileEntry] | None = None, jobs: int = 1,
     keep_bodies: bool = False, scanned: Scanned | None = None,
     progress: Progress | None = None, known_slugs: Mapping[str, str] | None = None,
-    meanwhile: Callable[[], None] | None = None,
+    workers: Workers | None = None, meanwhile: Callable[[], None] | None = None,
 ) -> LoadResult:
     """Every file of ``config.content``; bad files become findings.
 
     Files whose stamp matches their ``cache`` entry are not read again; the
-    others are parsed, in ``jobs`` worker processes when there are many.
-    Bodies are dropped unless ``keep_bodies``: ``read_body`` reads them again.
-    ``scanned`` is what ``scan(config)`` returned, when the caller has it.
-
-    With worker processes, two more things overlap the parsing. Given
-    ``known_slugs``, workers slug the feed names they meet that it lacks
-    (``LoadResult.slugs``): pypinyin, a tenth of a second to import, loads in
-    a worker while this process parses. ``meanwhile`` is called here once
-    the workers are started (a build imports its renderers).
+    others are parsed in ``workers``, or in ``jobs`` worker processes started
+    here when there are many, else here. Bodies are dropped unless
+    ``keep_bodies``: ``read_body`` reads them again. ``scanned`` is what
+    ``scan(config)`` returned, when the caller has it. Given ``known_slugs``,
+    a worker slugs the feed names it meets that ``known_slugs`` lacks
+    (``LoadResult.slugs``): pypinyin loads there, beside the parsing.
+    Workers started here leave this process a share of the files, and call
+    ``meanwhile`` here once they run (see ``feeds.workers.parse_beside``).
     """
     root = os.path.realpath(config.content)
     entries: dict[str, FileEntry] = {}
@@ -304,7 +305,8 @@ def load_articles(
             entries[source] = known
         else:
             todo.append((path, source, stamp))
-    parsed, slugs = _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent(), known_slugs, meanwhile)
+    parsed, slugs = _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent(), known_slugs, workers,
+                               meanwhile)
     for entry in parsed:
         entries[entry.source] = entry
     ordered = tuple(entries[s] for s in sorted(entries))
@@ -335,96 +337,31 @@ _CHUNK = 128  # files per task
 
 def _parse_all(
     todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, keep: bool,
-    progress: Progress, known_slugs: Mapping[str, str] | None, meanwhile: Callable[[], None] | None,
+    progress: Progress, known_slugs: Mapping[str, str] | None, workers: Workers | None,
+    meanwhile: Callable[[], None] | None,
 ) -> tuple[list[FileEntry], dict[str, str]]:
     progress.start(len(todo))
-    if jobs <= 1 or len(todo) < _POOL_FROM or keep:
+    if keep or not todo or (workers is None and (jobs <= 1 or len(todo) < _POOL_FROM)):
         out = []
         for path, source, stamp in todo:
             out.append(parse_entry(path, source, stamp, config, root, keep))
             progress.advance(1)
         return out, {}
-    return _parse_shared(todo, config, root, jobs, progress, known_slugs, meanwhile)
+    if workers is not None:
+        size = max(1, min(_CHUNK, -(-len(todo) // (4 * workers.jobs))))  # a few chunks per worker at least
+        results = workers.parse([todo[i : i + size] for i in range(0, len(todo), size)], known_slugs)
+    else:
+        from feeds.workers import parse_beside
 
-
-_WORKER: dict[str, Any] = {}  # what forked workers inherit
-
-
-def _parse_shared(
-    todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, progress: Progress,
-    known_slugs: Mapping[str, str] | None, meanwhile: Callable[[], None] | None,
-) -> tuple[list[FileEntry], dict[str, str]]:
-    """Parse in ``jobs - 1`` forked workers and in this process, which would otherwise wait.
-
-    Workers take chunks from the front, this process from the back; a shared
-    flag per chunk says who took it, so each is parsed once and nobody idles.
-    Each chunk comes back with the slugs of the new feed names in it (see
-    ``load_articles``).
-    """
-    import multiprocessing
-
-    importlib.import_module("feeds.parser")  # imported once here, not again in every worker
-    chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
-    context = multiprocessing.get_context("fork")
-    claims = context.Array("b", len(chunks))
-    _WORKER.update(config=config, root=root, chunks=chunks, claims=claims, known=known_slugs, slugged=set())
+        chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
+        results = parse_beside(chunks, config, jobs, known_slugs, meanwhile)
     entries: list[FileEntry] = []
     slugs: dict[str, str] = {}
-    try:
-        with context.Pool(jobs - 1) as pool:
-            results = pool.imap_unordered(_worker_chunk, range(len(chunks)))
-            if meanwhile is not None:
-                meanwhile()
-            for index in reversed(range(len(chunks))):
-                if not _claim(index):
-                    break  # the workers got here: the rest is theirs
-                part = _parse_chunk(index)
-                entries += part
-                progress.advance(len(part))
-            for part, made in results:
-                entries += part
-                slugs.update(made)
-                progress.advance(len(part))
-    finally:
-        _WORKER.clear()
+    for part, made in results:
+        entries += part
+        slugs.update(made)
+        progress.advance(len(part))
     return entries, slugs
-
-
-def _claim(index: int) -> bool:
-    claims = _WORKER["claims"]
-    with claims.get_lock():
-        if claims[index]:
-            return False
-        claims[index] = 1
-        return True
-
-
-def _worker_chunk(index: int) -> tuple[list[FileEntry], dict[str, str]]:
-    """In a worker: chunk ``index`` parsed (unless the parent took it), and the slugs of its new names."""
-    if not _claim(index):
-        return [], {}
-    part = _parse_chunk(index)
-    return part, _new_slugs(part)
-
-
-def _new_slugs(part: list[FileEntry]) -> dict[str, str]:
-    """``slugify`` of the feed names in ``part`` that neither the cache nor this worker slugged before."""
-    known: Mapping[str, str] | None = _WORKER["known"]
-    if known is None:
-        return {}
-    from feeds.plan import feed_names
-    from feeds.slugs import slugify
-
-    done: set[str] = _WORKER["slugged"]
-    articles = (e.article for e in part if e.article is not None)
-    new = [n for n in feed_names(articles, _WORKER["config"]) if n not in known and n not in done]
-    done.update(new)
-    return {name: slugify(name) for name in new}
-
-
-def _parse_chunk(index: int) -> list[FileEntry]:
-    config, root = _WORKER["config"], _WORKER["root"]
-    return [parse_entry(path, source, stamp, config, root) for path, source, stamp in _WORKER["chunks"][index]]
 
 
 def _output_inside(config: Config) -> Iterator[Finding]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from feeds.config import FORMATS as FORMATS  # every format; config.formats: those published
 from feeds.config import Config
@@ -22,7 +22,7 @@ class FeedSpec:
     name: str  # the category's own (Chinese) name; "" for all articles
     path: str  # output path without extension: "all", "category/<slug>"
     title: str
-    history: tuple[Article, ...]  # every article of the feed, newest first
+    history: Sequence[Article]  # every article of the feed, newest first (a tuple, or a HistoryWindow)
 
     def url(self, config: Config, fmt: str) -> str:
         return f"{config.feed_root}{self.path}.{fmt}"
@@ -42,9 +42,24 @@ class FeedView:
     archived: ClassVar[bool] = False  # an RFC 5005 archive document (ArchiveView)
 
     @property
-    def items(self) -> tuple[Article, ...]:
+    def items(self) -> Sequence[Article]:
+        start, stop = self._window()
+        return self.spec.history[start:stop]
+
+    def _window(self) -> tuple[int, int]:
+        """Where this view's items lie in the history."""
         start = (self.page - 1) * self.size
-        return self.spec.history[start : start + self.size]
+        return start, start + self.size
+
+    def detached(self) -> FeedView:
+        """The same view, keeping of the history only its own items (and its length).
+
+        What a worker process is sent: a feed's history can hold every article.
+        """
+        start, stop = self._window()
+        history = self.spec.history
+        window = HistoryWindow(len(history), start, tuple(history[start:stop]))
+        return replace(self, spec=replace(self.spec, history=window))
 
     @property
     def pages(self) -> int:
@@ -100,10 +115,9 @@ class ArchiveView(FeedView):
 
     archived: ClassVar[bool] = True
 
-    @property
-    def items(self) -> tuple[Article, ...]:
+    def _window(self) -> tuple[int, int]:
         end = len(self.spec.history) - (self.page - 1) * self.size
-        return self.spec.history[max(0, end - self.size) : max(0, end)]  # newest first within the page
+        return max(0, end - self.size), max(0, end)  # newest first within the page
 
     def url(self, config: Config, fmt: str, page: int | None = None) -> str:
         return f"{config.feed_root}{self.spec.path}/archive/{self.page if page is None else page}.{fmt}"
@@ -113,6 +127,30 @@ class ArchiveView(FeedView):
         if self.page > 1:
             links["prev-archive"] = self.url(config, fmt, self.page - 1)
         return links
+
+
+class HistoryWindow(Sequence[Article]):
+    """Part of a feed's history, standing in for all of it: its length is the whole history's.
+
+    Slices that stay inside the part work; anything else is an error, never
+    a silently shorter feed.
+    """
+
+    def __init__(self, length: int, start: int, items: tuple[Article, ...]) -> None:
+        self._length, self._start, self._items = length, min(start, length), items
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, slice):
+            raise TypeError("a HistoryWindow is sliced, not indexed")
+        start, stop, step = index.indices(self._length)
+        stop = max(start, stop)
+        if step != 1 or start < self._start or stop > self._start + len(self._items):
+            raise IndexError(f"history[{start}:{stop}] is outside the window kept ({self._start}:"
+                             f"{self._start + len(self._items)})")
+        return self._items[start - self._start : stop - self._start]
 
 
 ARCHIVE_FORMATS = ("rss", "atom")  # RFC 5005 is for XML feeds: JSON Feed has no archives

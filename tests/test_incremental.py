@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -19,6 +20,7 @@ import pytest
 
 from feeds import cache as cache_module
 from feeds import fanout, loader
+from feeds import workers as workers_module
 from feeds.build import StrictError, build, cache_folder
 from feeds.cache import FILE, load_cache, save_cache
 from feeds.compress import COMPRESSORS
@@ -29,6 +31,7 @@ from feeds.models import Finding
 from feeds.plan import FORMATS, feed_names, plan_feeds
 from feeds.site import feed_views
 from feeds.slugs import slugify
+from feeds.workers import Workers
 
 from .conftest import ROOT, SEEDS, make_config
 from .test_build import published_files
@@ -54,7 +57,8 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def test_cached_builds_equal_full_builds_through_edits(site: Config, tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: a rebuild's workers, forked before the cache is read
+def test_cached_builds_equal_full_builds_through_edits(site: Config, tmp_path: Path, jobs: int) -> None:
     build(site)
     steps = [
         lambda: edit(site.content / "005_f1601efdcfadf5c8.txt", "title:", "title: 【更新】"),
@@ -67,7 +71,7 @@ def test_cached_builds_equal_full_builds_through_edits(site: Config, tmp_path: P
     ]
     for i, step in enumerate(steps):
         step()
-        report = build(site)
+        report = build(site, jobs=jobs)
         assert report.load is not None and report.load.parsed <= 1, i
         assert published_files(site.output, compressed=True) == full_build_of(site, tmp_path, f"full{i}"), i
 
@@ -388,23 +392,37 @@ def test_parsing_workers_slug_the_names_the_cache_lacks(site: Config, monkeypatc
     """Workers slug new feed names while parsing; names the cache knows are not slugged again."""
     monkeypatch.setattr(loader, "_POOL_FROM", 1)
     monkeypatch.setattr(loader, "_CHUNK", 4)
+    known = {"银行": "not-what-slugify-gives"}
     called: list[int] = []
 
     def let_the_worker_take_every_chunk() -> None:  # runs in the parent once the worker is started
-        claims = loader._WORKER["claims"]
+        claims = workers_module._STATE["claims"]
         deadline = time.monotonic() + 60
         while not all(claims[:]) and time.monotonic() < deadline:
             time.sleep(0.01)
         called.append(len(claims))
 
-    known = {"银行": "not-what-slugify-gives"}
     load = load_articles(site, jobs=2, known_slugs=known, meanwhile=let_the_worker_take_every_chunk)
     names = feed_names(load.published, site)
     assert called == [5] and load.parsed == 18
     assert "银行" in names and set(load.slugs) == names - set(known)
     assert load.slugs == {name: slugify(name) for name in names - set(known)}
     assert load.slugs["资讯"] == "zi-xun"
+    with Workers(site, 2) as workers:  # a rebuild's workers, forked before anything was read
+        early = load_articles(site, jobs=2, known_slugs=known, workers=workers)
+    assert early.parsed == 18 and early.slugs and set(early.slugs) <= names - set(known)
+    assert early.slugs == {name: slugify(name) for name in early.slugs}
     assert load_articles(site, jobs=2).slugs == {}  # no known slugs given: none made
+
+
+def test_one_worker_slugs_each_new_name_once(site: Config) -> None:
+    """pypinyin loads in one worker only: the others leave their new names to the build."""
+    todo = [(str(site.content / name), name, None) for name in sorted(os.listdir(site.content))]
+    with Workers(site, 2) as workers:
+        results = list(workers.parse([[item] for item in todo], {}))
+    slugged = Counter(name for _, made in results for name in made)
+    names = feed_names((e.article for part, _ in results for e in part if e.article is not None), site)
+    assert slugged and set(slugged) <= names and set(slugged.values()) == {1}
 
 
 def test_errors_survive_the_trip_from_a_worker_process() -> None:

@@ -1,0 +1,175 @@
+"""The worker processes of a build: forked once it is known to have work, while its process is small.
+
+A build that finds the content folder as its cache recorded never starts
+them. Otherwise they are forked before the cache is read (the build imports
+the parser and the renderers first, so they inherit them), parse the files
+that changed and render the feeds whose items changed, writing each file
+themselves (``write_if_changed``), while the build's own process plans,
+reports and saves the cache. Forked early, they copy nothing of the
+articles: a fork of a process holding 100k records cost tens of ms, and
+their pages were copied again as workers touched them.
+
+What crosses a pipe is small: chunks of paths, parsed entries, and views
+that keep only their own items (``FeedView.detached``); the bytes of a feed
+never do. One worker at most turns new feed names into slugs, so pypinyin
+(a tenth of a second to import, and more to load its phrases) loads once,
+beside the parsing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from feeds.config import Config
+from feeds.loader import FileEntry, Stamp, parse_entry
+from feeds.plan import FeedView
+
+Chunk = list[tuple[str, str, Stamp | None]]  # (path, source, stamp) of files to parse
+Task = tuple[str, ...]  # the output paths of one feed: its formats, its archive pages
+Done = tuple[str, bool]  # a file a worker wrote, and whether its bytes changed
+
+_STATE: dict[str, Any] = {}  # set before a fork (config, the slugger flag, …); then each worker's own
+
+
+class Workers:
+    """``jobs`` forked processes for one build; a context manager that stops them on leaving."""
+
+    def __init__(self, config: Config, jobs: int) -> None:
+        context = multiprocessing.get_context("fork")
+        _STATE.clear()
+        _STATE.update(config=config, slugger=context.Value("i", 0))
+        self.jobs = jobs
+        self._pool = context.Pool(jobs)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers (at once: any work still queued is abandoned)."""
+        self._pool.terminate()
+        _STATE.clear()
+
+    def parse(self, chunks: Sequence[Chunk], known_slugs: Mapping[str, str] | None) -> Iterator[
+            tuple[list[FileEntry], dict[str, str]]]:
+        """Each chunk's entries (in any order), with the slugs of the new feed names met in it.
+
+        Names are slugged only given ``known_slugs`` (a build's cached slugs), and only by one worker.
+        """
+        known = dict(known_slugs) if known_slugs is not None else None
+        return self._pool.imap_unordered(_parse, [(chunk, known) for chunk in chunks])
+
+    def render(self, tasks: Iterable[tuple[Task, dict[str, FeedView]]]) -> Iterator[list[Done]]:
+        """Render and write each task's documents (with their compressed copies), in task order."""
+        return self._pool.imap(_render, tasks)
+
+
+def _parse(job: tuple[Chunk, dict[str, str] | None]) -> tuple[list[FileEntry], dict[str, str]]:
+    chunk, known = job
+    part = _parse_chunk(chunk)
+    return part, _new_slugs(part, known)
+
+
+def _parse_chunk(chunk: Chunk) -> list[FileEntry]:
+    config: Config = _STATE["config"]
+    root = _STATE.get("root") or _STATE.setdefault("root", os.path.realpath(config.content))
+    return [parse_entry(path, source, stamp, config, root) for path, source, stamp in chunk]
+
+
+def parse_beside(
+    chunks: Sequence[Chunk], config: Config, jobs: int, known_slugs: Mapping[str, str] | None,
+    meanwhile: Callable[[], None] | None = None,
+) -> Iterator[tuple[list[FileEntry], dict[str, str]]]:
+    """Parse in ``jobs - 1`` workers forked now and in this process, which would otherwise wait.
+
+    For a build with no worker processes yet (a cold one): forked after the
+    chunks are made, the workers inherit them. Workers take chunks from the
+    front, this process from the back; a shared flag per chunk says who took
+    it, so each is parsed once and nobody idles. ``meanwhile`` is called here
+    once the workers are started (a cold build imports its renderers, which
+    the render workers forked later inherit).
+    """
+    importlib.import_module("feeds.parser")  # imported once here, not again in every worker
+    context = multiprocessing.get_context("fork")
+    _STATE.clear()
+    known = dict(known_slugs) if known_slugs is not None else None
+    _STATE.update(config=config, chunks=chunks, claims=context.Array("b", len(chunks)), known=known,
+                  slugger=context.Value("i", 0))
+    try:
+        with context.Pool(jobs - 1) as pool:
+            results = pool.imap_unordered(_claimed_chunk, range(len(chunks)))
+            if meanwhile is not None:
+                meanwhile()
+            for index in reversed(range(len(chunks))):
+                if not _claim(index):
+                    break  # the workers got here: the rest is theirs
+                yield _parse_chunk(chunks[index]), {}
+            yield from results
+    finally:
+        _STATE.clear()
+
+
+def _claim(index: int) -> bool:
+    claims = _STATE["claims"]
+    with claims.get_lock():
+        if claims[index]:
+            return False
+        claims[index] = 1
+        return True
+
+
+def _claimed_chunk(index: int) -> tuple[list[FileEntry], dict[str, str]]:
+    """In a worker: chunk ``index`` parsed (unless the parent took it), and the slugs of its new names."""
+    if not _claim(index):
+        return [], {}
+    part = _parse_chunk(_STATE["chunks"][index])
+    return part, _new_slugs(part, _STATE["known"])
+
+
+def _new_slugs(part: list[FileEntry], known: Mapping[str, str] | None) -> dict[str, str]:
+    """``slugify`` of the feed names in ``part`` that neither ``known`` nor this worker slugged before.
+
+    Only in the first worker that meets a new name: the others leave theirs to the build.
+    """
+    if known is None:
+        return {}
+    from feeds.plan import feed_names
+
+    done: set[str] = _STATE.setdefault("slugged", set())
+    articles = (e.article for e in part if e.article is not None)
+    new = [n for n in feed_names(articles, _STATE["config"]) if n not in known and n not in done]
+    if not new or not _is_slugger():
+        return {}
+    from feeds.slugs import slugify
+
+    done.update(new)
+    return {name: slugify(name) for name in new}
+
+
+def _is_slugger() -> bool:
+    """Whether this worker slugs names: the first to ask becomes the one (a flag shared by all)."""
+    if "i_slug" not in _STATE:
+        flag = _STATE["slugger"]
+        with flag.get_lock():
+            if flag.value == 0:
+                flag.value = os.getpid()
+            _STATE["i_slug"] = flag.value == os.getpid()
+    return bool(_STATE["i_slug"])
+
+
+def _render(job: tuple[Task, dict[str, FeedView]]) -> list[Done]:
+    from feeds.entries import EntryCache
+    from feeds.fanout import render_task
+    from feeds.output import write_if_changed
+
+    task, views = job
+    config: Config = _STATE["config"]
+    entries = _STATE.get("entries") or _STATE.setdefault("entries", EntryCache(config))
+    return [(path, write_if_changed(config.output / path, data))
+            for path, data in render_task(task, views, config, entries)]
