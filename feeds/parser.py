@@ -57,18 +57,34 @@ def decode_article(data: bytes, source: str) -> tuple[str, tuple[Finding, ...]]:
 
 def split_front_matter(text: str, source: str) -> tuple[str, str, int]:
     """Return (yaml text, body, line number of the YAML's first line)."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    stripped = text.lstrip(" \t\n")
-    skipped = text[: len(text) - len(stripped)].count("\n")
-    first = _FENCE.match(stripped)
+    text = text.lstrip("\ufeff")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    start = _LEADING.match(text).end()  # type: ignore[union-attr]  # matches any text; no copy of it
+    first = _OPENING.match(text, start)
     if first is None:
         raise ArticleError(source, "no front matter (expected a '---' line first)", "no-front-matter")
-    closing = _FENCE.search(stripped, first.end())
+    closing = _closing_fence(text, first.end())
     if closing is None:
         raise ArticleError(source, "front matter has no closing '---' line", "no-front-matter")
-    yaml_text = stripped[first.end() + 1 : closing.start()]
-    body = stripped[closing.end() + 1 :]
-    return yaml_text, body, skipped + 2
+    yaml_text = text[first.end() + 1 : closing.start()]
+    body = text[closing.end() + 1 :]
+    return yaml_text, body, text.count("\n", 0, start) + 2
+
+
+_LEADING = re.compile(r"[ \t\n]*")
+_OPENING = re.compile(r"---[ \t]*$", re.MULTILINE)  # _FENCE where the leading blanks end (spaces too)
+
+
+def _closing_fence(text: str, after: int) -> re.Match[str] | None:
+    """``_FENCE.search(text, after)``: str.find for each line that starts with '---', the regex only for those."""
+    at = text.find("\n---", after)
+    while at >= 0:
+        found = _FENCE.match(text, at + 1)
+        if found is not None:
+            return found
+        at = text.find("\n---", at + 1)
+    return None
 
 
 def load_front_matter(yaml_text: str, source: str, first_line: int, limit: int) -> Mapping[str, Any]:

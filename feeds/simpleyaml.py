@@ -30,8 +30,15 @@ from yaml.resolver import Resolver
 # the rules: documents holding one go to libyaml.
 _UNSAFE = re.compile("[\x00-\x08\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: +(.*))?$")  # libyaml: keys under 1024
-_ITEM = re.compile(r"( *)- +(.*)$")
+# One line, as one of: a key (with its value, or none yet), a list item, a blank or comment
+# line, or anything else ("other": not the simple shape). libyaml: keys under 1024.
+_LINE = re.compile(
+    r"^(?:([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: +(.*))?"  # key: value
+    r"|( *)(-) +(.*)"  # - item
+    r"| *(?:#.*)?"  # blank, comment
+    r"|(.).*)$",  # anything else
+    re.MULTILINE,
+)
 _SINGLE = re.compile(r"'((?:[^']|'')*)' *$")
 _DOUBLE = re.compile(r'"([^"\\]*)" *$')
 # A plain scalar's first character may not be an indicator or a space.
@@ -61,39 +68,37 @@ def load_simple(text: str) -> dict[str, Any] | None:
     if _UNSAFE.search(text) is not None:
         return None
     try:
-        return _mapping(text.split("\n"))
+        return _mapping(_LINE.findall(text))
     except _NotSimple:
         return None
 
 
-def _mapping(lines: list[str]) -> dict[str, Any] | None:
+def _mapping(lines: list[tuple[str, str, str, str, str, str]]) -> dict[str, Any] | None:
+    """The mapping of ``_LINE.findall``'s lines: every line split up in one call of the regex's C code."""
     out: dict[str, Any] = {}
-    key: str | None = None  # the last key, while it has no value yet
+    pending: str | None = None  # the last key, while it has no value yet
     items: list[Any] | None = None
-    indent = -1
-    for line in lines:
-        stripped = line.lstrip(" ")
-        if not stripped or stripped.startswith("#"):
-            continue  # blank or comment line
-        if key is not None and stripped.startswith("-"):
-            found = _ITEM.match(line)
-            if found is None or (items and len(found.group(1)) != indent):
-                raise _NotSimple
+    indent = 0
+    for key, value, spaces, dash, item, other in lines:
+        if key:
+            if not _plain_key(key):
+                raise _NotSimple  # a key like 'yes'
+            items = None
+            if value:
+                out[key], pending = _scalar(value), None
+            else:
+                out[key], pending = None, key  # unless list items follow
+        elif dash:
+            if pending is None:
+                raise _NotSimple  # a list where none belongs
             if items is None:
-                items, indent = [], len(found.group(1))
-                out[key] = items
-            items.append(_scalar(found.group(2)))
-            continue
-        found = _KEY.match(line)
-        if found is None or not _plain_key(found.group(1)):
-            raise _NotSimple  # indented, a list where none belongs, or a key like 'yes'
-        key, value = found.group(1), found.group(2)
-        items = None
-        if value:
-            out[key] = _scalar(value)
-            key = None
-        else:
-            out[key] = None  # unless list items follow
+                items, indent = [], len(spaces)
+                out[pending] = items
+            elif len(spaces) != indent:
+                raise _NotSimple
+            items.append(_scalar(item))
+        elif other:
+            raise _NotSimple  # indented, a key without a space after its colon, …
     return out or None
 
 
@@ -128,6 +133,15 @@ def _scalar(value: str) -> Any:
     value = value.rstrip(" ")
     if first not in _RESOLVER.yaml_implicit_resolvers:
         return value  # no implicit type starts with this character: a string
+    return _resolved(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved(value: str) -> Any:
+    """A plain scalar typed as libyaml types it; remembered: ``false``, ``true`` and the like recur in every file.
+
+    Every type it gives is immutable, so the same object can be shared.
+    """
     tag = _plain_tag(value)
     if tag == _STR:
         return value
@@ -135,4 +149,3 @@ def _scalar(value: str) -> Any:
     if build is None:
         raise _NotSimple  # merge keys, '=' and the like: libyaml's business
     return build(_CONSTRUCTOR, ScalarNode(tag, value))
-

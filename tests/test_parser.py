@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from feeds.config import Config
@@ -15,7 +16,7 @@ from feeds.errors import ArticleError
 from feeds.links import article_id, article_link
 from feeds.loader import iter_sources, load_articles
 from feeds.models import Author
-from feeds.parser import decode_article, parse_article
+from feeds.parser import decode_article, parse_article, split_front_matter
 
 from .conftest import SEEDS, WriteArticle
 
@@ -212,3 +213,31 @@ def test_an_impossible_unquoted_date_is_an_error_of_that_file(
         ("bad.md", "bad-date", f"bad YAML: an impossible date or time ({detail}); try 2021-07-10 21:41:00"),
     ]
     assert report.counts.published == 1 and report.write.written
+
+
+_FENCE_LINE = re.compile(r"^---[ \t]*$", re.MULTILINE)
+
+
+def _split_by_regex(text: str) -> tuple[str, str, int] | None:
+    """split_front_matter as it was written first: a copy of the text, a regex search for the fence."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    stripped = text.lstrip(" \t\n")
+    skipped = text[: len(text) - len(stripped)].count("\n")
+    first = _FENCE_LINE.match(stripped)
+    closing = _FENCE_LINE.search(stripped, first.end()) if first else None
+    if first is None or closing is None:
+        return None
+    return stripped[first.end() + 1 : closing.start()], stripped[closing.end() + 1 :], skipped + 2
+
+
+@settings(max_examples=2000)
+@given(st.text(alphabet="-\n\r \tab:\ufeff", max_size=40))
+@example("---\n---\nbody")  # nothing between the fences
+@example("  \n\t---\r\na: b\r\n---\t\n")  # blanks before, CRLF, tabs after
+@example("---\na\n----\n--- x\n---\n")  # lines that only start like a fence
+def test_split_front_matter_agrees_with_a_regex_search(text: str) -> None:
+    expected = _split_by_regex(text)
+    try:
+        assert split_front_matter(text, "a.md") == expected
+    except ArticleError:
+        assert expected is None
