@@ -40,11 +40,10 @@ from feeds.errors import FeedsError
 from feeds.loader import LoadResult, Progress, Stamp, load_articles, scan
 from feeds.models import Finding
 from feeds.output import WriteReport, output_lock, read_manifest, remove_temp_files, write_tree
-from feeds.plan import FeedView, feed_names, plan_feeds
-from feeds.review import findings_of, future_findings, ordered
-from feeds.slugs import natural_slugs
+from feeds.review import future_findings, ordered
 
 if TYPE_CHECKING:
+    from feeds.plan import FeedView
     from feeds.workers import Workers
 
 
@@ -130,6 +129,10 @@ def build(
                              known_slugs=cached_slugs, workers=workers, meanwhile=_import_renderers)
         del scanned  # 100k paths and stamps: free them before rendering
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
+        from feeds.plan import feed_names  # planning: not for a build with nothing to do
+        from feeds.review import findings_of
+        from feeds.slugs import natural_slugs
+
         slugs = natural_slugs(feed_names(load.published, config), {**load.slugs, **cached_slugs})
         folder = cache_folder(config)
         side: dict[str, Any] = {}
@@ -230,6 +233,7 @@ def _render_and_write(
     from feeds.fanout import render_items  # renderers: not for a build with nothing to render
     from feeds.index import render_index
     from feeds.opml import render_opml
+    from feeds.plan import plan_feeds
     from feeds.site import INDEX, OPML, feed_views
 
     specs = plan_feeds(load.published, config, slugs)

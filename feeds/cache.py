@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import io
 import json
 import operator
 import os
-import pickle
-import shutil
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -129,8 +128,7 @@ def load_cache(
             return Cache(_str(header["stamp"]), _entries(blocks), _outputs(extra["outputs"]),
                          _str_map(extra["slugs"]), _dict(extra["report"]) if keep_report else {},
                          _identity(os.fstat(handle.fileno())), blocks)
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError,
-                pickle.UnpicklingError) as exc:
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError) as exc:
             raise CacheError(f"corrupt ({exc})") from exc
 
 
@@ -157,6 +155,9 @@ def _digest(payload: bytes) -> bytes:
 
 def _blocks(handle: BinaryIO) -> Iterator[Block]:
     """Every block after the two JSON lines, checked, one at a time (100k entries are never all raw in memory)."""
+    import pickle  # only a build that reads its entries needs it
+
+    unpickler = _unpickler()
     while True:
         offset = handle.tell()
         frame = handle.read(_FRAME.size)
@@ -168,17 +169,26 @@ def _blocks(handle: BinaryIO) -> Iterator[Block]:
         payload = handle.read(length)
         if len(payload) != length or _digest(payload) != digest:
             raise ValueError(f"the block at byte {offset} does not match its digest")
-        yield Block(offset, _FRAME.size + length, _checked(_Unpickler(io.BytesIO(payload)).load()))
+        try:
+            value = unpickler(io.BytesIO(payload)).load()
+        except pickle.UnpicklingError as exc:
+            raise ValueError(f"the block at byte {offset}: {exc}") from exc
+        yield Block(offset, _FRAME.size + length, _checked(value))
 
 
-class _Unpickler(pickle.Unpickler):
-    """Builds nothing but the records a cache holds."""
+@functools.cache
+def _unpickler() -> type:
+    """An Unpickler that builds nothing but the records a cache holds (pickle: imported only to read blocks)."""
+    import pickle
 
-    def find_class(self, module: str, name: str) -> Any:
-        found = _CLASSES.get((module, name))
-        if found is None:
-            raise pickle.UnpicklingError(f"{module}.{name} is not a cache record")
-        return found
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            found = _CLASSES.get((module, name))
+            if found is None:
+                raise ValueError(f"{module}.{name} is not a cache record")
+            return found
+
+    return Unpickler
 
 
 _RECORDS = (FileEntry, Stamp, Article, Author, Finding)
@@ -275,6 +285,8 @@ def _same(entries: Sequence[FileEntry], at: int, block: tuple[FileEntry, ...]) -
 def _write_block(handle: BinaryIO, fresh: list[FileEntry]) -> None:
     """Pickle ``fresh`` as one block, and empty it."""
     if fresh:
+        import pickle
+
         payload = pickle.dumps(tuple(fresh), protocol=5)
         handle.write(_FRAME.pack(len(payload), _digest(payload)))
         handle.write(payload)
@@ -320,7 +332,8 @@ def save_cache(
             del extra
             handle.write(b"\n")
             with staged.open("rb") as blocks:
-                shutil.copyfileobj(blocks, handle, 1 << 20)
+                while chunk := blocks.read(1 << 20):
+                    handle.write(chunk)
         os.replace(tmp, folder / FILE)
         for old in _OLD_FILES:
             (folder / old).unlink(missing_ok=True)

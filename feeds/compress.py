@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import gzip
+import functools
 import importlib
 from collections.abc import Callable
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 # Measured on the 147 feeds (50 MB) of a 10k-article build of Chinese news
 # (seconds, compressed/original): zlib's gzip 1 0.42 s 0.284, 4 0.82 s 0.259,
@@ -17,57 +18,84 @@ GZIP_LEVEL = 2  # igzip's levels are 0-3; zlib's fallback uses the same number
 BROTLI_QUALITY = 2
 
 
+@functools.cache
 def _optional(name: str) -> ModuleType | None:
+    """The module, imported on first use (a build with nothing to write needs neither), or None."""
     try:
         return importlib.import_module(name)
     except ImportError:
         return None
 
 
-_brotli = _optional("brotli")
-_igzip = _optional("isal.igzip")  # ISA-L's gzip: same format, many times faster than zlib
+def _brotli() -> ModuleType | None:
+    return _optional("brotli")
+
+
+def _igzip() -> ModuleType | None:
+    return _optional("isal.igzip")  # ISA-L's gzip: same format, many times faster than zlib
 
 
 def gzip_bytes(data: bytes) -> bytes:
     """gzip with a zero timestamp, so two builds of a file give the same bytes."""
-    if _igzip is not None:
-        return bytes(_igzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
+    igzip = _igzip()
+    if igzip is not None:
+        return bytes(igzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
+    import gzip
+
     return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def brotli_bytes(data: bytes) -> bytes:
-    if _brotli is None:
+    brotli = _brotli()
+    if brotli is None:
         raise RuntimeError("brotli is not installed (pip install brotli)")
-    return bytes(_brotli.compress(data, quality=BROTLI_QUALITY))
+    return bytes(brotli.compress(data, quality=BROTLI_QUALITY))
 
 
+@functools.cache
 def _compressors() -> dict[str, Callable[[bytes], bytes]]:
+    _igzip()  # imported with brotli: a worker forked after this compresses without importing
     found: dict[str, Callable[[bytes], bytes]] = {}
-    if _brotli is not None:
+    if _brotli() is not None:
         found["br"] = brotli_bytes
     found["gzip"] = gzip_bytes
     return found
 
 
-# Content-Encoding -> compressor for every coding this install can produce,
-# in order of preference when a client accepts several equally.
-COMPRESSORS = _compressors()
-
 # File name suffix of each coding's copy, for nginx's gzip_static / brotli_static.
 SUFFIXES = {"gzip": ".gz", "br": ".br"}
-COPY_SUFFIXES = tuple(SUFFIXES[coding] for coding in COMPRESSORS)  # the copies a build writes
+
+if TYPE_CHECKING:
+    # Content-Encoding -> compressor for every coding this install can produce,
+    # in order of preference when a client accepts several equally.
+    COMPRESSORS: dict[str, Callable[[bytes], bytes]]
+    COPY_SUFFIXES: tuple[str, ...]  # the copies a build writes
+
+
+def __getattr__(name: str) -> object:
+    """COMPRESSORS and COPY_SUFFIXES, made when first asked for: finding brotli imports it."""
+    if name == "COMPRESSORS":
+        return _compressors()
+    if name == "COPY_SUFFIXES":
+        return _copy_suffixes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _copy_suffixes() -> tuple[str, ...]:
+    return tuple(SUFFIXES[coding] for coding in _compressors())
 
 
 def copies(path: str, data: bytes) -> list[tuple[str, bytes]]:
     """``path`` with ``data``, then each compressed copy beside it."""
-    return [(path, data), *((path + SUFFIXES[c], compress(data)) for c, compress in COMPRESSORS.items())]
+    return [(path, data), *((path + SUFFIXES[c], compress(data)) for c, compress in _compressors().items())]
 
 
 def with_copies(path: str) -> tuple[str, ...]:
     """``path`` and the paths of the compressed copies a build writes beside it."""
-    return (path, *(path + suffix for suffix in COPY_SUFFIXES))
+    return (path, *(path + suffix for suffix in _copy_suffixes()))
 
 
 def base_of(path: str) -> str:
     """The file a compressed copy was made from (``path`` itself when it is not a copy)."""
-    return next((path.removesuffix(s) for s in COPY_SUFFIXES if path.endswith(s)), path)
+    return next((path.removesuffix(s) for s in _copy_suffixes() if path.endswith(s)), path)

@@ -76,9 +76,11 @@ def import_renderers() -> None:
     """
     for module in _RENDERERS:
         importlib.import_module(module)
+    from feeds.compress import with_copies
     from feeds.text import text_cleaner
 
     text_cleaner()
+    with_copies("")  # finds (imports) the compressors
 
 
 _RENDERERS = ("feeds.feed", "feeds.jsonfeed", "feedgen.ext.dc", "feedgen.ext.media", "nh3", "feeds.parser")

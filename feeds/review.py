@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from feeds.config import Config
 from feeds.loader import LoadResult
 from feeds.models import Article, Finding
-from feeds.plan import names_of, repeated_ids, repeats
-from feeds.slugs import natural_slugs
 
 OLDEST = datetime(1995, 1, 1, tzinfo=UTC)
 LEVELS = ("error", "warning", "info")
@@ -56,6 +54,8 @@ def _single(article: Article) -> Iterator[Finding]:
 
 def _duplicates(articles: Sequence[Article], config: Config) -> Iterator[Finding]:
     """Repeated ids, and repeated (title, date) pairs."""
+    from feeds.plan import repeated_ids, repeats  # not for a build with nothing to do, which replays its findings
+
     for ident, sources in repeated_ids(articles, config).items():
         for src in sources:
             others = ", ".join(s for s in sources if s != src)
@@ -81,6 +81,9 @@ _PLURAL = {"category": ("categories", "category_slugs"), "tag": ("tags", "tag_sl
 def _family_clashes(
     articles: Sequence[Article], family: str, config: Config, known_slugs: Mapping[str, str]
 ) -> Iterator[Finding]:
+    from feeds.plan import names_of
+    from feeds.slugs import natural_slugs
+
     first_use: dict[str, str] = {}
     for a in articles:
         for name in names_of(a, family):
