@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import operator
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
@@ -112,17 +113,23 @@ def walk(
         folders: list[tuple[str, str]] = []
         with os.scandir(folder) as listing:
             for entry in listing:
-                if entry.name.startswith("."):
+                name = entry.name
+                if name[0] == ".":
                     continue
                 if entry.is_dir(follow_symlinks=False):  # a symlinked folder is yielded, and reported
                     if os.path.realpath(entry.path) != skip_real:
-                        folders.append((entry.name, entry.path))
+                        folders.append((name, entry.path))
                 else:
-                    files.append((entry.name, entry.path, describe(entry)))
-        files.sort(key=lambda f: f[0])
-        for name, path, stamp in files:
-            yield prefix + name, path, stamp
+                    files.append((name, entry.path, describe(entry)))
+        files.sort(key=_NAME)
+        if prefix:
+            yield from ((prefix + name, path, stamp) for name, path, stamp in files)
+        else:
+            yield from files
         stack.extend((f"{prefix}{name}/", path) for name, path in sorted(folders, reverse=True))
+
+
+_NAME = operator.itemgetter(0)
 
 
 def stamp_of(entry: os.DirEntry[str]) -> Stamp | None:
