@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import feedparser
+import pytest
 from lxml import etree
 
+from feeds import fanout
 from feeds.build import build
 from feeds.config import Config
 from feeds.feed import FH_NS
+from feeds.loader import load_articles
+from feeds.plan import HistoryWindow, plan_feeds
+from feeds.site import feed_views
 
 from .conftest import WriteArticle, make_config
+from .test_build import published_files
 
 
 def add(write_article: WriteArticle, n: int) -> None:
@@ -108,3 +115,46 @@ def test_back_dated_article_moves_the_prev_archive_link(
     fresh = make_config(content, tmp_path / "fresh", items=2, archive_size=2)
     build(fresh, use_cache=False)
     assert (config.output / "all.atom").read_bytes() == (fresh.output / "all.atom").read_bytes()
+
+
+def test_workers_render_archives_and_pages_as_one_process_does(
+    content: Path, tmp_path: Path, write_article: WriteArticle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers get views that keep only their own items (FeedView.detached): archives and paging links agree."""
+    monkeypatch.setattr(fanout, "_POOL_FROM", 1)
+    for n in range(1, 8):
+        add(write_article, n)
+    one = make_config(content, tmp_path / "one", items=2, archive_size=2)
+    many = make_config(content, tmp_path / "many", items=2, archive_size=2)
+    build(one, jobs=1)
+    build(many, jobs=2)  # cold: render workers forked after parsing
+    assert published_files(many.output, compressed=True) == published_files(one.output, compressed=True)
+    add(write_article, 8)
+    build(one, jobs=1)
+    report = build(many, jobs=2)  # a rebuild: workers forked before the cache is read
+    assert report.load is not None and report.load.parsed == 1
+    assert published_files(many.output, compressed=True) == published_files(one.output, compressed=True)
+    assert (many.output / "all" / "archive" / "4.rss").is_file()
+
+
+def test_a_detached_view_shows_what_the_view_shows_and_nothing_else(
+    content: Path, tmp_path: Path, write_article: WriteArticle
+) -> None:
+    for n in range(1, 8):
+        add(write_article, n)
+    config = make_config(content, tmp_path / "out", items=2, archive_size=3)
+    views = feed_views(plan_feeds(load_articles(config).published, config), config)
+    assert any(view.archived for view in views.values())
+    for path, view in views.items():
+        detached = view.detached()
+        fmt = path.rsplit(".", 1)[1]
+        assert list(detached.items) == list(view.items), path
+        assert detached.pages == view.pages and detached.updated == view.updated
+        assert detached.paging_links(config, fmt) == view.paging_links(config, fmt)
+        assert len(detached.spec.history) == len(view.spec.history)
+        assert len(pickle.dumps(detached)) < len(pickle.dumps(view)) or len(view.spec.history) <= 3
+    window = HistoryWindow(10, 4, ("e", "f"))  # type: ignore[arg-type]
+    assert window[4:6] == ("e", "f") and window[5:5] == () and len(window) == 10
+    for outside in (slice(3, 5), slice(4, 7), slice(0, 10), slice(4, 6, 2)):
+        with pytest.raises(IndexError):
+            window[outside]
