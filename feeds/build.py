@@ -244,11 +244,15 @@ def _render_and_write(
     old = cache.outputs if cache is not None else {}
     fresh = {p for p, fp in prints.items() if _still_valid(old, p, fp, config.output)}
     todo = sorted(set(prints) - fresh)
-    pages = [(INDEX, render_index(specs, config)), (OPML, render_opml(specs, config))]
-    documents = [*todo, *(path for path, _ in pages)]
-    paths = {p for path in documents for p in with_copies(path)}
-    rendered = render_items(views, todo, config, jobs, meanwhile, workers)
-    try:
+    paths = {p for path in (*todo, INDEX, OPML) for p in with_copies(path)}
+    pages: list[tuple[str, bytes]] = []
+
+    def beside() -> None:  # while the feeds render: the index pages, and the caller's work
+        pages.extend([(INDEX, render_index(specs, config)), (OPML, render_opml(specs, config))])
+        meanwhile()
+
+    rendered = render_items(views, todo, config, jobs, beside, workers)
+    try:  # the pages come after every feed: ``beside`` is done by then
         items = chain(rendered, (i for p, data in pages for i in copies(p, data)))
         written = write_tree(items, paths, config.output, keep={p for path in fresh for p in with_copies(path)})
     except BaseException:
