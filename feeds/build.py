@@ -118,8 +118,8 @@ def build(
         if head is not None and not strict and _untouched(head, stamp, config.output):
             return _unchanged_report(head, clock, time.perf_counter() - start)
         found_cache, head = head is not None, None  # its report: 30k findings at 100k files, not needed now
-        # Worker processes forked before the cache is read, for a rebuild; a cold build forks its own
-        # later (its parsing keeps this process busy, and the render workers inherit every article).
+        # A rebuild forks its worker processes before the cache is read; a cold build forks its own
+        # later (this process parses beside them, importing the renderers that later ones inherit).
         workers = stack.enter_context(_workers(config, jobs if found_cache else 1))
         cache, more = _open_cache(config, use_cache and found_cache)
         notices += more
