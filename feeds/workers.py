@@ -14,17 +14,28 @@ that keep only their own items (``FeedView.detached``); the bytes of a feed
 never do. One worker at most turns new feed names into slugs, so pypinyin
 (a tenth of a second to import, and more to load its phrases) loads once,
 beside the parsing.
+
+The processes are a ``concurrent.futures.ProcessPoolExecutor``: a worker
+that dies (killed, out of memory) breaks the pool, and the build stops
+with a WorkerError naming the output folder, where ``multiprocessing.Pool``
+waited for the lost task for ever, and kept the output folder locked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from feeds.config import Config
+from feeds.errors import FeedsError
 from feeds.loader import FileEntry, Stamp, parse_entry
 from feeds.plan import FeedView
 
@@ -33,17 +44,40 @@ Task = tuple[str, ...]  # the output paths of one feed: its formats, its archive
 Done = tuple[str, bool]  # a file a worker wrote, and whether its bytes changed
 
 _STATE: dict[str, Any] = {}  # set before a fork (config, the slugger flag, …); then each worker's own
+_T = TypeVar("_T")
+
+
+class WorkerError(FeedsError):
+    """A worker process died in the middle of a build (killed, out of memory …)."""
+
+
+@contextlib.contextmanager
+def _executor(config: Config, jobs: int) -> Iterator[ProcessPoolExecutor]:
+    """``jobs`` processes forked now (not at the first task); a dead one is a WorkerError.
+
+    Leaving waits for the tasks that are running (a worker is never stopped
+    in the middle of a write) and drops the others.
+    """
+    executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_watch_parent, initargs=(os.getpid(),))
+    try:
+        executor.submit(int).result()  # forks every worker now, while this process is small
+        yield executor
+    except BrokenProcessPool as exc:
+        raise _died(config) from exc
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 class Workers:
     """``jobs`` forked processes for one build; a context manager that stops them on leaving."""
 
     def __init__(self, config: Config, jobs: int) -> None:
-        context = multiprocessing.get_context("fork")
         _STATE.clear()
-        _STATE.update(config=config, slugger=context.Value("i", 0))
+        _STATE.update(config=config, slugger=multiprocessing.get_context("fork").Value("i", 0))
         self.jobs = jobs
-        self._pool = context.Pool(jobs)
+        self._stack = contextlib.ExitStack()
+        self._pool = self._stack.enter_context(_executor(config, jobs))
 
     def __enter__(self) -> Workers:
         return self
@@ -52,8 +86,8 @@ class Workers:
         self.close()
 
     def close(self) -> None:
-        """Stop the workers (at once: any work still queued is abandoned)."""
-        self._pool.terminate()
+        """Stop the workers once the tasks they run are done (the ones not started are dropped)."""
+        self._stack.close()
         _STATE.clear()
 
     def parse(self, chunks: Sequence[Chunk], known_slugs: Mapping[str, str] | None) -> Iterator[
@@ -63,11 +97,41 @@ class Workers:
         Names are slugged only given ``known_slugs`` (a build's cached slugs), and only by one worker.
         """
         known = dict(known_slugs) if known_slugs is not None else None
-        return self._pool.imap_unordered(_parse, [(chunk, known) for chunk in chunks])
+        futures = [self._pool.submit(_parse, (chunk, known)) for chunk in chunks]
+        return self._results(as_completed(futures))
 
     def render(self, tasks: Iterable[tuple[Task, dict[str, FeedView]]]) -> Iterator[list[Done]]:
         """Render and write each task's documents (with their compressed copies), in task order."""
-        return self._pool.imap(_render, tasks)
+        return self._results(iter([self._pool.submit(_render, task) for task in tasks]))
+
+    def _results(self, futures: Iterator[Future[_T]]) -> Iterator[_T]:
+        """Each future's result; a worker that died is a WorkerError, here too."""
+        config: Config = _STATE["config"]
+        try:
+            for future in futures:
+                yield future.result()
+        except BrokenProcessPool as exc:
+            raise _died(config) from exc
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: exit when the build's process is gone (killed), instead of waiting for tasks for ever.
+
+    Its siblings hold the task pipe open, so a worker would never see it end,
+    and it would keep the output folder's lock (the fd was forked with it).
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="feeds-parent-watch", daemon=True).start()
+
+
+def _died(config: Config) -> WorkerError:
+    return WorkerError(str(config.output), "a worker process died (killed? out of memory?); the build "
+                       "stopped, every published file is whole; run it again")
 
 
 def _parse(job: tuple[Chunk, dict[str, str] | None]) -> tuple[list[FileEntry], dict[str, str]]:
@@ -102,15 +166,16 @@ def parse_beside(
     _STATE.update(config=config, chunks=chunks, claims=context.Array("b", len(chunks)), known=known,
                   slugger=context.Value("i", 0))
     try:
-        with context.Pool(jobs - 1) as pool:
-            results = pool.imap_unordered(_claimed_chunk, range(len(chunks)))
+        with _executor(config, jobs - 1) as pool:
+            results = [pool.submit(_claimed_chunk, index) for index in range(len(chunks))]
             if meanwhile is not None:
                 meanwhile()
             for index in reversed(range(len(chunks))):
                 if not _claim(index):
                     break  # the workers got here: the rest is theirs
                 yield _parse_chunk(chunks[index]), {}
-            yield from results
+            for future in as_completed(results):
+                yield future.result()
     finally:
         _STATE.clear()
 

@@ -43,7 +43,7 @@ def published(output: Path) -> list[Path]:
             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(output).parts)]
 
 
-def run_build(content: Path, output: Path) -> subprocess.Popen[bytes]:
+def write_config(content: Path, output: Path) -> Path:
     config = output.parent / "config.toml"
     config.write_text(
         f'[site]\ntitle = "t"\nbase_url = "https://news.example.com/"\n'
@@ -51,6 +51,11 @@ def run_build(content: Path, output: Path) -> subprocess.Popen[bytes]:
         "[feeds]\ntags = false\nauthors = false\n",
         encoding="utf-8",
     )
+    return config
+
+
+def run_build(content: Path, output: Path) -> subprocess.Popen[bytes]:
+    config = write_config(content, output)
     return subprocess.Popen(
         [sys.executable, "-m", "feeds.cli", "build", "--config", str(config)],
         cwd=output.parent, env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -76,14 +81,9 @@ def test_sigkill_at_many_points_never_leaves_a_broken_feed(tmp_path: Path) -> No
         time.sleep(duration * attempt / 8)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
-        files = published(output)
         # (all + categories + index + opml), each with its compressed copies
-        assert len(files) == ((1 + len(CATEGORIES)) * len(FORMATS) + 2) * (1 + len(COMPRESSORS))
-        for path in files:
-            if path.suffix in (".rss", ".atom"):
-                etree.fromstring(path.read_bytes())  # whole and well-formed
-            if path.suffix == ".gz":
-                assert gzip.decompress(path.read_bytes())
+        assert len(published(output)) == ((1 + len(CATEGORIES)) * len(FORMATS) + 2) * (1 + len(COMPRESSORS))
+        assert_whole(output)
     final = run_build(content, output)
     assert final.wait(timeout=300) == 0
     assert not [p for p in output.rglob(f"{TMP_PREFIX}*")]
@@ -127,26 +127,87 @@ def test_disk_full_names_the_file_and_keeps_published_files(
     assert (config.output / MANIFEST).is_file()
 
 
-def test_a_worker_stopped_in_the_middle_of_a_write_leaves_no_temp_file(
+def test_a_failed_write_drops_the_feeds_not_started_and_leaves_no_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One worker's write fails while the other is between writing its temp file and renaming it."""
+    """One worker's write fails while the other writes slowly: the writes under way finish, the rest is dropped."""
     content = tmp_path / "content"
-    make_corpus(content, 5, edition=1)
+    make_corpus(content, 8, edition=1)  # all eight categories
     config = make_config(content, tmp_path / "public")
+    attempts = tmp_path / "attempts.txt"
     real_replace = os.replace
 
     def full_or_slow(src: str, dst: str) -> None:
         if str(dst).endswith("all.rss"):
             raise OSError(errno.ENOSPC, "No space left on device")
         if "category" in str(dst):
-            time.sleep(30)  # the pool is stopped long before
+            with attempts.open("a", encoding="utf-8") as log:  # appended from every worker
+                log.write(f"{Path(dst).name.split('.')[0]}\n")
+            time.sleep(0.2)
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", full_or_slow)
     monkeypatch.setattr(fanout, "_POOL_FROM", 1)
-    started = time.monotonic()
     with pytest.raises(OutputError):
         build(config, jobs=2)
-    assert time.monotonic() - started < 20
+    started = set(attempts.read_text(encoding="utf-8").split()) if attempts.exists() else set()
+    assert len(started) < len(CATEGORIES)  # feeds not yet started when the write failed were dropped
     assert not [p for p in config.output.rglob(f"{TMP_PREFIX}*")]
+    assert (config.output / MANIFEST).is_file()
+
+
+# `feeds build` in which every worker process kills itself (SIGKILL) at the step named on the command line.
+_WORKERS_DIE = """
+import os, signal, sys
+from feeds import fanout, workers
+from feeds.cli import main
+parent, step = os.getpid(), sys.argv.pop(1)
+
+def dying(real):
+    def die_in_a_worker(*args, **kwargs):
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+    return die_in_a_worker
+
+if step == "parse":
+    workers.parse_entry = dying(workers.parse_entry)
+else:
+    fanout.render_task = dying(fanout.render_task)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def assert_whole(output: Path) -> None:
+    for path in published(output):
+        if path.suffix in (".rss", ".atom"):
+            etree.fromstring(path.read_bytes())  # whole and well-formed
+        if path.suffix == ".gz":
+            assert gzip.decompress(path.read_bytes())
+
+
+@pytest.mark.parametrize("rebuild", [False, True])  # a cold build; a rebuild, its workers forked early
+@pytest.mark.parametrize("step", ["parse", "render"])
+def test_a_worker_that_dies_stops_the_build_with_an_error(tmp_path: Path, step: str, rebuild: bool) -> None:
+    """No wait for ever for a lost task, no lock left held: one line, exit 2, and the next build runs."""
+    content, output = tmp_path / "content", tmp_path / "public"
+    make_corpus(content, 600, edition=1)
+    config = write_config(content, output)
+    if rebuild:
+        assert run_build(content, output).wait(timeout=300) == 0
+        make_corpus(content, 600, edition=2)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", _WORKERS_DIE, step, "build", "--config", str(config), "--jobs", "2"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        f"error: {output}: a worker process died (killed? out of memory?); the build stopped, "
+        "every published file is whole; run it again")
+    assert time.monotonic() - started < 60
+    assert_whole(output)
+    again = run_build(content, output)
+    assert again.wait(timeout=300) == 0  # no orphan holds the lock (that would be exit 3 after 30 s)
+    assert not [p for p in output.rglob(f"{TMP_PREFIX}*")]
+    assert_whole(output)
