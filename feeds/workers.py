@@ -61,7 +61,7 @@ def _executor(config: Config, jobs: int) -> Iterator[ProcessPoolExecutor]:
     executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
                                    initializer=_watch_parent, initargs=(os.getpid(),))
     try:
-        executor.submit(int).result()  # forks every worker now, while this process is small
+        executor.submit(int)  # forks every worker now (with fork, the first submit starts them all)
         yield executor
     except BrokenProcessPool as exc:
         raise _died(config) from exc
