@@ -209,9 +209,9 @@ def _on_disk(path: Path, record: Output) -> bool:
 def _unchanged_report(cache: Cache, now: datetime, seconds: float) -> BuildReport:
     report = cache.report
     counts = Counts(report["files"], report["published"], report["drafts"], report["skipped"])
-    stored = [finding_from_json(f) for f in report["findings"]]
+    stored = [finding_from_json(f) for f in report["findings"]]  # saved in order (findings_of)
     future = future_findings(((s, datetime.fromisoformat(t)) for s, t in report["future"]), now)
-    shown = tuple(f for f in ordered(stored + future) if f.level != "info")
+    shown = tuple(f for f in (ordered(stored + future) if future else stored) if f.level != "info")
     return BuildReport(counts, WriteReport((), tuple(sorted(cache.outputs)), ()), shown, seconds)
 
 

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -448,3 +448,19 @@ def test_errors_survive_the_trip_from_a_worker_process() -> None:
         assert type(back) is type(error) and str(back) == str(error)
         assert (back.path, back.reason) == (error.path, error.reason)
     assert pickle.loads(pickle.dumps(ArticleError("a.md", "no date", "bad-date"))).code == "bad-date"
+
+
+def test_nothing_changed_replays_findings_with_future_dates_against_the_clock(site: Config) -> None:
+    """The one finding that depends on the clock is made again from the cached dates, in its place."""
+    (site.content / "010a-later.md").write_text(  # sorts between two seed files
+        "---\ntitle: 明天\ndate: 2030-01-02 08:00:00\n---\n<p>明天。</p>\n", encoding="utf-8")
+    before, after = datetime(2029, 6, 1, tzinfo=UTC), datetime(2031, 1, 1, tzinfo=UTC)
+    first = build(site, now=before)
+    assert [f.code for f in first.findings if f.file == "010a-later.md"] == ["future-date", "missing-author",
+                                                                       "missing-categories"]
+    again = build(site, now=before)
+    assert again.load is None and again.findings == first.findings  # the same lines, in the same order
+    later = build(site, now=after)
+    assert later.load is None
+    assert [f for f in later.findings if f.code != "future-date"] == list(later.findings)
+    assert list(later.findings) == [f for f in first.findings if f.code != "future-date"]
