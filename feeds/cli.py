@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--no-ping", action="store_true",
                    help="do not notify the [websub] hub (e.g. when the output is uploaded later)")
     b.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
-                   help="worker processes for parsing (default: the number of CPUs)")
+                   help="worker processes for parsing and rendering (default: the number of CPUs)")
     b.set_defaults(run=_run_build)
     c = sub.add_parser("check", help="report problems in the articles; write nothing")
     _common(c)
