@@ -25,6 +25,14 @@ def add(write_article: WriteArticle, n: int) -> None:
     write_article(f"a{n:02d}.md", title=f"第{n}篇", date=f"2021-07-{n:02d} 10:00:00", categories=("金融",))
 
 
+def archived_site(content: Path, out: Path, write_article: WriteArticle, numbers: range, archive_size: int = 2
+                  ) -> Config:
+    """Articles ``numbers`` (one a day, all in 金融) and the config of a site with two items a feed."""
+    for n in numbers:
+        add(write_article, n)
+    return make_config(content, out, items=2, archive_size=archive_size)
+
+
 def parsed(path: Path) -> feedparser.FeedParserDict:
     result = feedparser.parse(path.read_bytes())
     assert not result.bozo, result.get("bozo_exception")
@@ -36,9 +44,7 @@ def links(path: Path) -> dict[str, str]:
 
 
 def test_archive_pages_hold_the_whole_history(content: Path, tmp_path: Path, write_article: WriteArticle) -> None:
-    for n in range(1, 6):
-        add(write_article, n)
-    config = make_config(content, tmp_path / "out", items=2, archive_size=2)
+    config = archived_site(content, tmp_path / "out", write_article, range(1, 6))
     build(config)
     archive = config.output / "all" / "archive"
     assert sorted(p.name for p in archive.iterdir() if p.suffix in (".atom", ".rss")) == [
@@ -59,9 +65,7 @@ def test_archive_pages_hold_the_whole_history(content: Path, tmp_path: Path, wri
 
 
 def test_full_pages_never_change(content: Path, tmp_path: Path, write_article: WriteArticle) -> None:
-    for n in range(1, 6):
-        add(write_article, n)
-    config = make_config(content, tmp_path / "out", items=2, archive_size=2)
+    config = archived_site(content, tmp_path / "out", write_article, range(1, 6))
     build(config)
     archive = config.output / "all" / "archive"
     before = {p.name: p.read_bytes() for p in archive.iterdir()}
@@ -104,9 +108,7 @@ def test_no_archives_by_default(config: Config, write_article: WriteArticle) -> 
 def test_back_dated_article_moves_the_prev_archive_link(
     content: Path, tmp_path: Path, write_article: WriteArticle
 ) -> None:
-    for n in range(2, 6):
-        add(write_article, n)
-    config = make_config(content, tmp_path / "out", items=2, archive_size=2)
+    config = archived_site(content, tmp_path / "out", write_article, range(2, 6))
     build(config)
     assert links(config.output / "all.atom")["prev-archive"].endswith("/all/archive/2.atom")
     add(write_article, 1)  # older than everything: the current feed's items stay the same
@@ -122,9 +124,7 @@ def test_workers_render_archives_and_pages_as_one_process_does(
 ) -> None:
     """Workers get views that keep only their own items (FeedView.detached): archives and paging links agree."""
     monkeypatch.setattr(fanout, "_POOL_FROM", 1)
-    for n in range(1, 8):
-        add(write_article, n)
-    one = make_config(content, tmp_path / "one", items=2, archive_size=2)
+    one = archived_site(content, tmp_path / "one", write_article, range(1, 8))
     many = make_config(content, tmp_path / "many", items=2, archive_size=2)
     build(one, jobs=1)
     build(many, jobs=2)  # cold: render workers forked after parsing
@@ -140,9 +140,7 @@ def test_workers_render_archives_and_pages_as_one_process_does(
 def test_a_detached_view_shows_what_the_view_shows_and_nothing_else(
     content: Path, tmp_path: Path, write_article: WriteArticle
 ) -> None:
-    for n in range(1, 8):
-        add(write_article, n)
-    config = make_config(content, tmp_path / "out", items=2, archive_size=3)
+    config = archived_site(content, tmp_path / "out", write_article, range(1, 8), archive_size=3)
     views = feed_views(plan_feeds(load_articles(config).published, config), config)
     assert any(view.archived for view in views.values())
     for path, view in views.items():
