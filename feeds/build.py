@@ -180,13 +180,13 @@ def cache_folder(config: Config) -> Path:
 
 
 def _open_cache(
-    config: Config, use_cache: bool, *, entries: bool = True, report: bool | None = None
+    config: Config, use_cache: bool, *, entries: bool = True
 ) -> tuple[Cache | None, tuple[str, ...]]:
     if not use_cache:
         return None, ()
     folder = cache_folder(config)
     try:
-        return load_cache(folder, config, entries=entries, report=report), ()
+        return load_cache(folder, config, entries=entries), ()
     except CacheError as exc:
         return None, (f"{folder}: warning: cache discarded: {exc}; doing a full build",)
 

@@ -97,17 +97,13 @@ def folder_stamp(items: Iterable[tuple[str, Stamp | None]]) -> str:
     return digest.hexdigest()[:32]
 
 
-def load_cache(
-    folder: Path, config: Config, *, entries: bool = True, report: bool | None = None
-) -> Cache | None:
+def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache | None:
     """The cache in ``folder``, or None when there is none or it belongs to another config.
 
     Raises CacheError for a file that is not a cache of this version.
-    With ``entries=False`` only the header and report are read (fast). The
-    report (only a build with nothing to do replays it) is kept by default
-    only then; ``report`` says otherwise.
+    With ``entries=False`` only the header and report are read (fast); with
+    entries, the report (only a build with nothing to do replays it) is left out.
     """
-    keep_report = not entries if report is None else report
     try:
         handle = (folder / FILE).open("rb")
     except FileNotFoundError:
@@ -126,7 +122,7 @@ def load_cache(
             extra = json.loads(handle.readline())
             blocks = tuple(_blocks(handle)) if entries else ()
             return Cache(_str(header["stamp"]), _entries(blocks), _outputs(extra["outputs"]),
-                         _str_map(extra["slugs"]), _dict(extra["report"]) if keep_report else {},
+                         _str_map(extra["slugs"]), {} if entries else _dict(extra["report"]),
                          _identity(os.fstat(handle.fileno())), blocks)
         except (ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError) as exc:
             raise CacheError(f"corrupt ({exc})") from exc
