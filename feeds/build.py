@@ -259,7 +259,7 @@ def _render_and_write(
         rendered.close()  # a failed write stops the workers (and waits for ``meanwhile``) now
         if workers is not None:
             workers.close()
-        remove_temp_files(config.output)  # a worker stopped in the middle of a write left its temp file
+        remove_temp_files(config.output)  # a worker that died in the middle of a write left its temp file
         raise
     finally:
         rendered.close()

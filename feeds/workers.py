@@ -76,6 +76,7 @@ class Workers:
         _STATE.clear()
         _STATE.update(config=config, slugger=multiprocessing.get_context("fork").Value("i", 0))
         self.jobs = jobs
+        self._config = config
         self._stack = contextlib.ExitStack()
         self._pool = self._stack.enter_context(_executor(config, jobs))
 
@@ -106,12 +107,11 @@ class Workers:
 
     def _results(self, futures: Iterator[Future[_T]]) -> Iterator[_T]:
         """Each future's result; a worker that died is a WorkerError, here too."""
-        config: Config = _STATE["config"]
         try:
             for future in futures:
                 yield future.result()
         except BrokenProcessPool as exc:
-            raise _died(config) from exc
+            raise _died(self._config) from exc
 
 
 def _watch_parent(parent: int) -> None:
