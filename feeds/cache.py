@@ -129,14 +129,10 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
 
 
 def _entries(blocks: Sequence[Block]) -> dict[str, FileEntry]:
-    """Entries by path; paths must rise strictly from entry to entry and block to block."""
+    """Entries by path (``_blocks`` checked that paths rise strictly, across blocks too)."""
     loaded: dict[str, FileEntry] = {}
-    last = ""
     for block in blocks:
-        if block.entries[0].source <= last:
-            raise ValueError(f"{block.entries[0].source!r} out of order or twice")
         loaded.update(zip(map(_SOURCE, block.entries), block.entries, strict=True))
-        last = block.entries[-1].source
     return loaded
 
 
@@ -154,6 +150,7 @@ def _blocks(handle: BinaryIO) -> Iterator[Block]:
     import pickle  # only a build that reads its entries needs it
 
     unpickler = _unpickler()
+    last = ""  # the path of the last entry read: paths rise strictly through the whole file
     while True:
         offset = handle.tell()
         frame = handle.read(_FRAME.size)
@@ -169,7 +166,9 @@ def _blocks(handle: BinaryIO) -> Iterator[Block]:
             value = unpickler(io.BytesIO(payload)).load()
         except pickle.UnpicklingError as exc:
             raise ValueError(f"the block at byte {offset}: {exc}") from exc
-        yield Block(offset, _FRAME.size + length, _checked(value))
+        entries = _checked(value, last)
+        last = entries[-1].source
+        yield Block(offset, _FRAME.size + length, entries)
 
 
 @functools.cache
@@ -198,18 +197,19 @@ LAYOUT = hashlib.sha256(
 ).hexdigest()[:16]
 
 
-def _checked(value: Any) -> tuple[FileEntry, ...]:
-    """A block's entries: a non-empty tuple of well-formed FileEntry records in rising path order.
+def _checked(value: Any, last: str) -> tuple[FileEntry, ...]:
+    """A block's entries: a non-empty tuple of well-formed FileEntry records, paths rising after ``last``.
 
     Plain ``type(x) is`` tests, inline: at 100k entries, helper calls cost more than the unpickling.
     """
     if type(value) is not tuple or not value:
         raise TypeError("a block is not a tuple of entries")
-    last = ""
     for e in value:
-        if (type(e) is not FileEntry or type(e.source) is not str or e.source <= last or type(e.stamp) is not Stamp
+        if (type(e) is not FileEntry or type(e.source) is not str or type(e.stamp) is not Stamp
                 or type(e.findings) is not tuple):
-            raise TypeError("a block holds something other than entries (path, stamp, findings) in path order")
+            raise TypeError("a block holds something other than entries (path, stamp, findings)")
+        if e.source <= last:
+            raise ValueError(f"{e.source!r} out of order or twice")
         for f in e.findings:
             if type(f) is not Finding or f.level not in _LEVELS:
                 raise TypeError(f"{e.source!r}: a finding of the wrong shape")

@@ -359,6 +359,7 @@ def _article(e: FileEntry, **changes: Any) -> FileEntry:
 _NAIVE = datetime(2021, 7, 10, 21, 41)  # noqa: DTZ001 - a naive time is the point
 _WRONG: dict[str, Callable[[FileEntry], Any]] = {
     "path": lambda e: replace(e, source=7),
+    "path out of order": lambda e: replace(e, source="zzz.md", article=None, findings=()),
     "stamp": lambda e: replace(e, stamp=(5550, 1)),
     "findings": lambda e: replace(e, findings=[]),
     "finding level": lambda e: replace(e, findings=(Finding(e.source, "loud", "x", "y"),)),
