@@ -237,9 +237,13 @@ def _partial_utf8_tail(data: bytes) -> int:
 def load_article(path: str, source: str, config: Config, root: str, *, keep_body: bool = True) -> Article:
     """Read, decode and parse one file; every failure is an ArticleError."""
     from feeds.parser import decode_article, parse_article  # yaml: not for a build that parses nothing
+    from feeds.text import utf8_has_illegal_xml
 
-    text, notes = decode_article(read_source(path, source, root, _read_limit(config)), source)
-    article = parse_article(text, source, config, keep_body=keep_body)
+    data = read_source(path, source, root, _read_limit(config))
+    text, notes = decode_article(data, source)
+    # No notes: the text is data decoded as UTF-8, which is checked faster than the text alone
+    article = parse_article(text, source, config, keep_body=keep_body,
+                            illegal_xml=None if notes else utf8_has_illegal_xml(text, data))
     return replace(article, warnings=notes + article.warnings) if notes else article
 
 

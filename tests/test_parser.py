@@ -241,3 +241,14 @@ def test_split_front_matter_agrees_with_a_regex_search(text: str) -> None:
         assert split_front_matter(text, "a.md") == expected
     except ArticleError:
         assert expected is None
+
+
+@pytest.mark.parametrize("illegal", ["\x01", "\x0b", "\x1f", "\ufffe", "\uffff", ""])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_files_warn_of_illegal_xml_whatever_their_encoding(config: Config, illegal: str, encoding: str) -> None:
+    """Loaded files are checked on their bytes when UTF-8, on their text otherwise: the same warning."""
+    text = article("title: 标题\ndate: 2021-07-10", body=f"<p>正文{illegal}，￥100。</p>")
+    (config.content / "a.md").write_bytes(text.encode(encoding))
+    (loaded,) = load_articles(config).articles
+    codes = [w.code for w in loaded.warnings if w.code != "gb18030"]
+    assert codes == (["illegal-xml"] if illegal else [])

@@ -19,6 +19,7 @@ from feeds.text import (
     sanitize_html,
     strip_illegal_xml,
     summarize,
+    utf8_has_illegal_xml,
 )
 
 BASE = "https://news.example.com/2021/07/10/slug/"
@@ -382,3 +383,19 @@ def test_strip_illegal_xml_shortcut_holds_for_every_code_point() -> None:
     assert printable_and_illegal == []
     assert strip_illegal_xml("标题\x01\ufffe\ud800 A") == "标题 A"
     assert strip_illegal_xml("第一行\n第二行\u3000") == "第一行\n第二行\u3000"
+
+
+def test_utf8_check_agrees_with_the_regex_for_every_code_point() -> None:
+    """Each scalar value alone, and between CJK text: the bytes check says what ILLEGAL_XML says."""
+    for point in range(0x110000):
+        if 0xD800 <= point <= 0xDFFF:
+            continue  # a surrogate cannot be UTF-8
+        char = chr(point)
+        text = f"财经{char}新闻"
+        assert utf8_has_illegal_xml(text, text.encode("utf-8")) == (ILLEGAL_XML.search(text) is not None), hex(point)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+def test_utf8_check_agrees_with_the_regex_on_any_text(text: str) -> None:
+    assert utf8_has_illegal_xml(text, text.encode("utf-8")) == (ILLEGAL_XML.search(text) is not None)
