@@ -29,16 +29,18 @@ class Entry:
 
 
 def prepare_entry(article: Article, body: str, config: Config) -> Entry:
-    summary = article.summary or summarize(body, config.summary_length)
+    """``body`` as ``parse_article`` keeps it: no character illegal in XML is left to look for."""
+    summary = article.summary or summarize(body, config.summary_length, stripped=True)
     link = article_link(article, config)
-    return Entry(article, sanitize_html(body, link).strip(), summary, link, article_id(article, config))
+    return Entry(article, sanitize_html(body, link, stripped=True).strip(), summary, link, article_id(article, config))
 
 
 class EntryCache:
     """Prepared entries by source path, for one render of many feeds.
 
-    ``body_of`` gives an article's body; by default the one it carries, or
-    its file read again when it was loaded without (``read_body``).
+    ``body_of`` gives an article's body as ``parse_article`` keeps it
+    (illegal XML characters removed); by default the one it carries, or its
+    file read again when it was loaded without (``read_body``).
     """
 
     def __init__(self, config: Config, body_of: Callable[[Config, Article], str] | None = None) -> None:

@@ -261,12 +261,14 @@ def read_body(config: Config, article: Article, root: str | None = None) -> str:
         return article.body
     from feeds.links import article_link
     from feeds.parser import decode_article, parse_body
+    from feeds.text import utf8_has_illegal_xml
 
     path = os.path.join(config.content, article.source)
     try:
         data = read_source(path, article.source, root or os.path.realpath(config.content), _read_limit(config))
         link = functools.partial(article_link, article, config)  # only for a body cut short
-        return parse_body(decode_article(data, article.source)[0], article.source, config, link)
+        text, notes = decode_article(data, article.source)
+        return parse_body(text, article.source, config, link, None if notes else utf8_has_illegal_xml(text, data))
     except ArticleError:
         return ""
 

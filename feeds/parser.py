@@ -178,7 +178,7 @@ def parse_article(text: str, source: str, config: Config, *, keep_body: bool = T
         published=published,
         permalink=permalink,
         given_id=_given_id(meta, source, config),
-        body=_body(body, link, config) if keep_body else None,
+        body=_body(body, link, config, illegal_xml) if keep_body else None,
         updated=_date(meta, "updated", source, config),
         categories=categories,
         tags=_names(meta.get("tags"), "tags", source, nested=False),
@@ -192,16 +192,21 @@ def parse_article(text: str, source: str, config: Config, *, keep_body: bool = T
     )
 
 
-def parse_body(text: str, source: str, config: Config, link: Callable[[], str]) -> str:
-    """Only the body of an article file, as ``parse_article`` keeps it."""
-    return _body(split_front_matter(text, source)[1], link, config)
+def parse_body(text: str, source: str, config: Config, link: Callable[[], str],
+               illegal_xml: bool | None = None) -> str:
+    """Only the body of an article file, as ``parse_article`` keeps it (``illegal_xml`` as there)."""
+    return _body(split_front_matter(text, source)[1], link, config, illegal_xml)
 
 
-def _body(body: str, link: Callable[[], str], config: Config) -> str:
-    """The body, cut at a tag boundary with a note when over ``max_body``; ``link()`` only then."""
+def _body(body: str, link: Callable[[], str], config: Config, illegal_xml: bool | None) -> str:
+    """The body, cut at a tag boundary with a note when over ``max_body``; ``link()`` only then.
+
+    Illegal XML characters are removed, unless ``illegal_xml`` is False
+    (the whole file has none).
+    """
     cut = cut_html(body, config.max_body)
     if cut is None:
-        return strip_illegal_xml(body)
+        return body if illegal_xml is False else strip_illegal_xml(body)
     note = f'<p>（正文过长，已截断。<a href="{html.escape(link())}">阅读全文</a>）</p>'
     return strip_illegal_xml(cut) + note
 

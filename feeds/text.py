@@ -16,6 +16,7 @@ import mimetypes
 import posixpath
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -153,7 +154,7 @@ def plain_text(value: str) -> str:
     return _ASCII_SPACE.sub(" ", strip_illegal_xml(value)).strip(" ")
 
 
-def sanitize_html(html: str, base: str) -> str:
+def sanitize_html(html: str, base: str, *, stripped: bool = False) -> str:
     """Safe HTML for an item body.
 
     Script-like elements (``_DROP_WITH_CONTENT``) go with their content,
@@ -164,33 +165,48 @@ def sanitize_html(html: str, base: str) -> str:
     are made absolute against ``base`` (the item's absolute link). No
     ``rel`` is added to links (``link_rel=None``): ``target`` is never
     allowed, so there is no opener to protect. Text, including U+3000
-    indentation, is kept as written.
+    indentation, is kept as written. ``stripped``: ``html`` is known to hold
+    no character illegal in XML (``strip_illegal_xml`` was applied), so it
+    is not searched again.
     """
+    clean = html if stripped else strip_illegal_xml(html)
+    token = _BASE.set(base)
+    try:
+        cleaned = _body_cleaner().clean(clean)
+    finally:
+        _BASE.reset(token)
+    # Character references (&#1; …) are decoded by the parser: strip again if
+    # there are any. Without one, clean input gives clean output.
+    return strip_illegal_xml(cleaned) if "&#" in clean else cleaned
+
+
+# The base URL of the body being sanitised: one nh3.Cleaner serves every
+# item (building one costs as much as cleaning a body), and its attribute
+# filter reads the item's base here. A ContextVar, so threads do not mix.
+_BASE: ContextVar[str] = ContextVar("sanitize_base")
+
+
+@functools.cache
+def _body_cleaner() -> nh3.Cleaner:
     import nh3
 
-    cleaned = nh3.clean(
-        strip_illegal_xml(html),
+    return nh3.Cleaner(
         tags=_ALLOWED_TAGS,
         clean_content_tags=_DROP_WITH_CONTENT,
         attributes=_ALLOWED_ATTRIBUTES,
-        attribute_filter=_url_filter(base),
+        attribute_filter=_url_filter,
         url_schemes=_URL_SCHEMES,
         link_rel=None,
         strip_comments=True,
     )
-    # Character references (&#1; …) are decoded by the parser: strip again.
-    return strip_illegal_xml(cleaned)
 
 
-def _url_filter(base: str) -> AttributeFilter:
-    def attribute_filter(element: str, attribute: str, value: str) -> str | None:
-        if attribute in _URL_ATTRIBUTES:
-            return _join(value, base, _URL_SCHEMES)
-        if attribute == "srcset":
-            return _join_srcset(value, base)
-        return value
-
-    return attribute_filter
+def _url_filter(element: str, attribute: str, value: str) -> str | None:
+    if attribute in _URL_ATTRIBUTES:
+        return _join(value, _BASE.get(), _URL_SCHEMES)
+    if attribute == "srcset":
+        return _join_srcset(value, _BASE.get())
+    return value
 
 
 def _join(url: str, base: str, schemes: frozenset[str]) -> str | None:
@@ -218,7 +234,7 @@ def _join_srcset(value: str, base: str) -> str | None:
     return ", ".join(candidates)
 
 
-def summarize(html: str, limit: int = 140) -> str:
+def summarize(html: str, limit: int = 140, *, stripped: bool = False) -> str:
     """A plain-text summary of an HTML body (never markup).
 
     If the body has a ``<!-- more -->`` marker (any case or spacing), the
@@ -226,11 +242,13 @@ def summarize(html: str, limit: int = 140) -> str:
     it has at most ``limit`` characters, else its longest prefix of at most
     ``limit`` characters ending a sentence (see ``_SENTENCE_END``), else its
     first ``limit`` characters followed by "…". A marker with no text before
-    it is ignored.
+    it is ignored. ``stripped``: as for ``sanitize_html``.
     """
+    if not stripped:
+        html = strip_illegal_xml(html)
     marker = _MORE.search(html)
     if marker is not None:
-        text = html_to_text(html[: marker.start()])
+        text = html_to_text(html[: marker.start()], stripped=True)
         if text:
             return text
     return _cut(_leading_text(html, limit), limit)
@@ -241,7 +259,7 @@ _SENTENCE_TAIL = frozenset(_CLOSERS + ".")
 
 
 def _leading_text(html: str, limit: int) -> str:
-    """``html_to_text(html)``, or a prefix of it from which ``_cut`` makes the same summary.
+    """``html_to_text(html)`` (``html`` stripped), or a prefix of it from which ``_cut`` makes the same summary.
 
     A summary needs the first ``limit`` characters of a body of thousands.
     HTML is parsed left to right, so the text of the body's first n
@@ -257,24 +275,27 @@ def _leading_text(html: str, limit: int) -> str:
         head = html[:size]
         if "<table" in head.lower():
             break
-        text = html_to_text(head)
+        text = html_to_text(head, stripped=True)
         keep = len(text) - _SPARE
         if keep > limit and not _SENTENCE_TAIL.issuperset(text[limit:keep]):
             return text[:keep]
         size *= 2
-    return html_to_text(html)
+    return html_to_text(html, stripped=True)
 
 
-def html_to_text(html: str) -> str:
+def html_to_text(html: str, *, stripped: bool = False) -> str:
     """The text of an HTML fragment: tags dropped (script-like elements with
     their content), entities decoded, block boundaries turned into spaces,
     U+3000/no-break indentation removed at paragraph starts, whitespace runs
     (ASCII and no-break spaces) collapsed to one space, illegal XML
-    characters removed. Interior U+3000 spaces are kept.
+    characters removed. Interior U+3000 spaces are kept. ``stripped``: as
+    for ``sanitize_html``.
     """
-    broken = text_cleaner().clean(strip_illegal_xml(html))
-    text = htmllib.unescape(_TAG.sub("\n", broken))
-    lines = (line.strip(_INDENT) for line in strip_illegal_xml(text).split("\n"))
+    clean = html if stripped else strip_illegal_xml(html)
+    text = htmllib.unescape(_TAG.sub("\n", text_cleaner().clean(clean)))
+    if "&#" in clean:  # only a character reference can bring one back (see sanitize_html)
+        text = strip_illegal_xml(text)
+    lines = (line.strip(_INDENT) for line in text.split("\n"))
     return _TEXT_SPACE.sub(" ", " ".join(line for line in lines if line)).strip(" ")
 
 

@@ -399,3 +399,47 @@ def test_utf8_check_agrees_with_the_regex_for_every_code_point() -> None:
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
 def test_utf8_check_agrees_with_the_regex_on_any_text(text: str) -> None:
     assert utf8_has_illegal_xml(text, text.encode("utf-8")) == (ILLEGAL_XML.search(text) is not None)
+
+
+# Character references that decode to characters XML cannot carry, whole and
+# cut short (a summary's head can end inside one), among clean text and tags.
+REFERENCE_PIECES = st.sampled_from(
+    ["&#12;", "&#x0c;", "&#1", "&#", "&#xFFFF;", "&#65534;", "&#xD800;", "&NewLine;", "&Tab;", "&amp;#1;",
+     "<p>", "</p>", "<br>", "<a href='a&#1;b'>", "</a>", "<td>", "。", " ", "\n", "中" * 40, "x" * 30]
+)
+CLEAN_WITH_REFERENCES = st.lists(REFERENCE_PIECES, max_size=80).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(HTML_LIKE, CLEAN_WITH_REFERENCES), st.integers(min_value=1, max_value=200))
+def test_stripped_input_gives_the_same_xml_safe_output(html: str, limit: int) -> None:
+    """``stripped=True`` skips only the search of the input; an output is searched only after a reference."""
+    clean = strip_illegal_xml(html)
+    for out, again in [
+        (sanitize_html(html, BASE), sanitize_html(clean, BASE, stripped=True)),
+        (html_to_text(html), html_to_text(clean, stripped=True)),
+        (summarize(html, limit), summarize(clean, limit, stripped=True)),
+    ]:
+        assert out == again
+        assert ILLEGAL_XML.search(out) is None
+
+
+def test_a_form_feed_reference_is_removed_from_content_and_summary() -> None:
+    html = "<p>第一段&#12;结束。</p>"
+    assert sanitize_html(html, BASE, stripped=True) == "<p>第一段结束。</p>"
+    assert summarize(html, 140, stripped=True) == "第一段结束。"
+
+
+def test_threads_sanitise_against_their_own_base() -> None:
+    """One nh3.Cleaner serves every item; each thread's base is its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def links(n: int) -> list[str]:
+        base = f"https://news.example.com/{n}/"
+        return [sanitize_html(f"<a href='p{i}.html'>x</a><img src='/i{i}.png'>", base) for i in range(300)]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(links, range(8)))
+    for n, outs in enumerate(results):
+        assert outs == [f'<a href="https://news.example.com/{n}/p{i}.html">x</a>'
+                        f'<img src="https://news.example.com/i{i}.png">' for i in range(300)]
