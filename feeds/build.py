@@ -118,8 +118,9 @@ def build(
         if head is not None and not strict and _untouched(head, stamp, config.output):
             return _unchanged_report(head, clock, time.perf_counter() - start)
         found_cache, head = head is not None, None  # its report: 30k findings at 100k files, not needed now
-        # A rebuild forks its worker processes before the cache is read; a cold build forks its own
-        # later (this process parses beside them, importing the renderers that later ones inherit).
+        # A rebuild forks its worker processes before the cache is read, and they import the renderers
+        # while it is; a cold build forks its own later (this process parses beside them, importing the
+        # renderers that later ones inherit).
         workers = stack.enter_context(_workers(config, jobs if found_cache else 1))
         cache, more = _open_cache(config, use_cache and found_cache)
         notices += more
@@ -163,15 +164,16 @@ def _import_renderers() -> None:
 
 @contextlib.contextmanager
 def _workers(config: Config, jobs: int) -> Iterator[Workers | None]:
-    """The build's worker processes (``feeds.workers``), forked now while this process is small; None for one job."""
+    """The build's worker processes (``feeds.workers``), forked now while this process is small; None for one job.
+
+    They import the renderers themselves (``warm``), beside this process reading the cache.
+    """
     if jobs <= 1:
         yield None
         return
-    from feeds.fanout import import_renderers
     from feeds.workers import Workers
 
-    import_renderers()  # once, inherited by every worker
-    with Workers(config, jobs) as workers:
+    with Workers(config, jobs, warm=True) as workers:
         yield workers
 
 

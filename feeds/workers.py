@@ -1,8 +1,10 @@
 """The worker processes of a build: forked once it is known to have work, while its process is small.
 
 A build that finds the content folder as its cache recorded never starts
-them. Otherwise they are forked before the cache is read (the build imports
-the parser and the renderers first, so they inherit them), parse the files
+them. Otherwise they are forked before the cache is read, import the
+parser and the renderers while the build reads it (``warm``: on the core
+the build leaves idle, not before the fork in the build's own process,
+which never renders a feed), parse the files
 that changed and render the feeds whose items changed, writing each file
 themselves (``write_if_changed``), while the build's own process plans,
 reports and saves the cache. Forked early, they copy nothing of the
@@ -52,14 +54,14 @@ class WorkerError(FeedsError):
 
 
 @contextlib.contextmanager
-def _executor(config: Config, jobs: int) -> Iterator[ProcessPoolExecutor]:
+def _executor(config: Config, jobs: int, warm: bool = False) -> Iterator[ProcessPoolExecutor]:
     """``jobs`` processes forked now (not at the first task); a dead one is a WorkerError.
 
     Leaving waits for the tasks that are running (a worker is never stopped
     in the middle of a write) and drops the others.
     """
     executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_watch_parent, initargs=(os.getpid(),))
+                                   initializer=_start_worker, initargs=(os.getpid(), warm))
     try:
         executor.submit(int)  # forks every worker now (with fork, the first submit starts them all)
         yield executor
@@ -72,13 +74,13 @@ def _executor(config: Config, jobs: int) -> Iterator[ProcessPoolExecutor]:
 class Workers:
     """``jobs`` forked processes for one build; a context manager that stops them on leaving."""
 
-    def __init__(self, config: Config, jobs: int) -> None:
+    def __init__(self, config: Config, jobs: int, warm: bool = False) -> None:
         _STATE.clear()
         _STATE.update(config=config, slugger=multiprocessing.get_context("fork").Value("i", 0))
         self.jobs = jobs
         self._config = config
         self._stack = contextlib.ExitStack()
-        self._pool = self._stack.enter_context(_executor(config, jobs))
+        self._pool = self._stack.enter_context(_executor(config, jobs, warm))
 
     def __enter__(self) -> Workers:
         return self
@@ -112,6 +114,15 @@ class Workers:
                 yield future.result()
         except BrokenProcessPool as exc:
             raise _died(self._config) from exc
+
+
+def _start_worker(parent: int, warm: bool) -> None:
+    """A worker's first steps: watch the build's process; import the renderers if ``warm``."""
+    _watch_parent(parent)
+    if warm:
+        from feeds.fanout import import_renderers
+
+        import_renderers()
 
 
 def _watch_parent(parent: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -95,6 +96,32 @@ def test_nothing_changed_reads_nothing_and_imports_no_renderer(site: Config, tmp
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split(maxsplit=1) == ["0", "[]\n"]
     assert "0 files written" in out.stderr
+
+
+def test_a_rebuild_renders_in_its_workers_and_imports_no_renderer_itself(site: Config, tmp_path: Path) -> None:
+    """One edit, rebuilt by `feeds build --jobs 2` in a fresh interpreter: feedgen, lxml and nh3 are the workers'.
+
+    The workers import them while the build reads its cache; imported here they were a wait before the fork.
+    """
+    config = tmp_path / "site.toml"
+    config.write_text(
+        f'[site]\ntitle = "测试站"\nbase_url = "https://news.example.com/"\n'
+        f"[build]\ncontent = {str(site.content)!r}\noutput = {str(site.output)!r}\n",
+        encoding="utf-8",
+    )
+    command = ["build", "--config", str(config), "--jobs", "2"]
+    assert main(command) == 0
+    edit(site.content / "003_ef7f17c36a214753.txt", "title:", "title: 【更新】")
+    code = (
+        "import sys; from feeds.cli import main; "
+        f"code = main({command!r}); "
+        "print(code, sorted(m for m in ('feedgen', 'lxml', 'nh3', 'yaml') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split(maxsplit=1) == ["0", "[]\n"]
+    written, unchanged = map(int, re.search(r"(\d+) files written, (\d+) unchanged", out.stderr).groups())  # type: ignore[union-attr]
+    assert written > 0 and unchanged > 0  # its feeds rewritten, the others kept
+    assert "【更新】" in (site.output / "all.rss").read_text(encoding="utf-8")
 
 
 # What a build with nothing to do never imports: the renderers, the parser, pypinyin, and what only
