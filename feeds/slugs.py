@@ -8,6 +8,7 @@ do not depend on the order the names were found in.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -38,6 +39,9 @@ def slugify(name: str) -> str:
     if normal.isascii():
         words = normal
     else:  # pypinyin takes a quarter of a second to import: only when needed
+        # pypinyin's own switch (its FAQ, on memory): no private copy of its two big
+        # dictionaries, which only matters to a program that adds words to them.
+        os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
         from pypinyin import Style, lazy_pinyin
 
         words = " ".join(lazy_pinyin(normal, style=Style.NORMAL, errors="default"))
