@@ -270,7 +270,7 @@ def _leading_text(html: str, limit: int) -> str:
     ``limit`` with a character that settles whether a full stop just before
     ``limit`` ends a sentence (see ``_SENTENCE_END``).
     """
-    size = 4 * limit + 512
+    size = limit + _SPARE + 256  # text past limit + _SPARE, with room for a leading image or two
     while size < len(html):
         head = html[:size]
         if "<table" in head.lower():
