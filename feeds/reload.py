@@ -62,10 +62,10 @@ def content_signature(config: Config) -> Signature:
         return ()
 
 
-def _identity(entry: os.DirEntry[str]) -> tuple[int, int, int] | None:
-    """Size, mtime and inode (following a symlink); None when removed since it was listed."""
+def _identity(name: str, folder: int) -> tuple[int, int, int] | None:
+    """Size, mtime and inode of ``name`` in the open ``folder`` (following a symlink); None if removed since listed."""
     try:
-        st = entry.stat()
+        st = os.stat(name, dir_fd=folder)
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns, st.st_ino
