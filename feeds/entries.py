@@ -14,7 +14,7 @@ from feeds.config import Config
 from feeds.links import article_id, article_link
 from feeds.loader import read_body
 from feeds.models import Article, Author
-from feeds.text import sanitize_html, summarize
+from feeds.text import image_mime, sanitize_html, summarize
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,16 @@ class Entry:
     summary: str  # plain text
     link: str  # absolute URL (feeds.links.article_link)
     id: str  # feed id (feeds.links.article_id)
+    image_type: str | None  # MIME type of article.image (None: no image; [build] image_type if its URL tells none)
 
 
 def prepare_entry(article: Article, body: str, config: Config) -> Entry:
     """``body`` as ``parse_article`` keeps it: no character illegal in XML is left to look for."""
     summary = article.summary or summarize(body, config.summary_length, stripped=True)
     link = article_link(article, config)
-    return Entry(article, sanitize_html(body, link, stripped=True).strip(), summary, link, article_id(article, config))
+    image_type = image_mime(article.image, config.image_type) if article.image else None
+    return Entry(article, sanitize_html(body, link, stripped=True).strip(), summary, link, article_id(article, config),
+                 image_type)
 
 
 class EntryCache:

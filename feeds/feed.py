@@ -13,9 +13,7 @@ from feeds import __version__
 from feeds.config import Config
 from feeds.entries import Entry, EntryCache, site_author
 from feeds.links import TAG_DATE
-from feeds.models import Article
 from feeds.plan import FeedView
-from feeds.text import image_mime
 
 GENERATOR = ("feeds", __version__)
 
@@ -137,13 +135,14 @@ def _add_entry(fg: FeedGenerator, entry: Entry, fmt: str, config: Config) -> Non
     fe.title(article.title)
     fe.published(article.published)
     fe.updated(article.modified)
-    for term in dict.fromkeys(article.categories + article.tags):
-        fe.category(term=term)
+    terms = dict.fromkeys(article.categories + article.tags)
+    if terms:  # one call: feedgen checks and maps the whole list again on each
+        fe.category([{"term": term} for term in terms])
     if fmt == "rss":
         _rss_fields(fe, entry, config)
     else:
         _atom_fields(fe, entry)
-    _images(fe, article, fmt, config)
+    _images(fe, entry, fmt)
 
 
 def _rss_fields(fe: FeedEntry, entry: Entry, config: Config) -> None:
@@ -166,12 +165,13 @@ def _atom_fields(fe: FeedEntry, entry: Entry) -> None:
     fe.content(entry.content, type="html")
 
 
-def _images(fe: FeedEntry, article: Article, fmt: str, config: Config) -> None:
+def _images(fe: FeedEntry, entry: Entry, fmt: str) -> None:
+    article = entry.article
     if article.thumbnail:
         fe.media.thumbnail(url=article.thumbnail, group=None)
-    if not article.image:
+    if not article.image or entry.image_type is None:
         return
-    mime = image_mime(article.image, config.image_type)
+    mime = entry.image_type
     fe.media.content(url=article.image, medium="image", type=mime, group=None)
     if fmt == "rss":  # the length is unknown: images are never fetched
         fe.enclosure(article.image, 0, mime)
