@@ -44,7 +44,7 @@ from feeds.review import future_findings, ordered
 
 if TYPE_CHECKING:
     from feeds.plan import FeedView
-    from feeds.workers import Workers
+    from feeds.workers import Slugger, Workers
 
 
 class StrictError(FeedsError):
@@ -112,9 +112,11 @@ def build(
     start = time.perf_counter()
     clock = now or datetime.now(UTC)
     with output_lock(config.output, lock_timeout), contextlib.ExitStack() as stack:
+        head, notices = _open_cache(config, use_cache, entries=False)  # header and report only
+        # A cold build forks its slugger now: it imports pypinyin while this process scans.
+        slugger = stack.enter_context(_slugger(config)) if head is None and jobs > 1 else None
         scanned = scan(config)
         stamp = folder_stamp((source, st) for source, _, st in scanned)
-        head, notices = _open_cache(config, use_cache, entries=False)  # header and report only
         if head is not None and not strict and _untouched(head, stamp, config.output):
             return _unchanged_report(head, clock, time.perf_counter() - start)
         found_cache, head = head is not None, None  # its report: 30k findings at 100k files, not needed now
@@ -127,14 +129,18 @@ def build(
         known = cache.entries if cache is not None else None
         cached_slugs = cache.slugs if cache is not None else {}
         load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress,
-                             known_slugs=cached_slugs, workers=workers, meanwhile=_import_renderers)
+                             known_slugs=None if slugger else cached_slugs, workers=workers,
+                             meanwhile=_import_renderers)
         del scanned  # 100k paths and stamps: free them before rendering
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
         from feeds.plan import feed_names  # planning: not for a build with nothing to do
         from feeds.review import findings_of
         from feeds.slugs import natural_slugs
 
-        slugs = natural_slugs(feed_names(load.published, config), {**load.slugs, **cached_slugs})
+        names, known_slugs = feed_names(load.published, config), {**load.slugs, **cached_slugs}
+        if slugger is not None:
+            known_slugs.update(slugger.slugs([name for name in names if name not in known_slugs]))
+        slugs = natural_slugs(names, known_slugs)
         folder = cache_folder(config)
         side: dict[str, Any] = {}
 
@@ -153,6 +159,15 @@ def build(
         save_cache(folder, config, Cache(stamp, {}, outputs, slugs, side["report"]), staged=side["staged"])
     shown = tuple(f for f in findings if f.level != "info")
     return BuildReport(Counts.of(load), written, shown, time.perf_counter() - start, notices, load)
+
+
+@contextlib.contextmanager
+def _slugger(config: Config) -> Iterator[Slugger]:
+    """The cold build's slugger process (``feeds.workers.Slugger``), forked before the scan."""
+    from feeds.workers import Slugger
+
+    with Slugger(config) as slugger:
+        yield slugger
 
 
 def _import_renderers() -> None:

@@ -39,14 +39,20 @@ def slugify(name: str) -> str:
     if normal.isascii():
         words = normal
     else:  # pypinyin takes a quarter of a second to import: only when needed
-        # pypinyin's own switch (its FAQ, on memory): no private copy of its two big
-        # dictionaries, which only matters to a program that adds words to them.
-        os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+        import_pinyin()
         from pypinyin import Style, lazy_pinyin
 
         words = " ".join(lazy_pinyin(normal, style=Style.NORMAL, errors="default"))
     ascii_text = _to_ascii(words).lower()
     return "-".join(_NON_WORD.split(_APOSTROPHES.sub("", ascii_text))).strip("-")
+
+
+def import_pinyin() -> None:
+    """Import pypinyin (a tenth of a second and more: it loads its dictionaries), once per process."""
+    # pypinyin's own switch (its FAQ, on memory): no private copy of its two big
+    # dictionaries, which only matters to a program that adds words to them.
+    os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+    import pypinyin  # noqa: F401
 
 
 def _to_ascii(text: str) -> str:

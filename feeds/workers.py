@@ -13,9 +13,10 @@ their pages were copied again as workers touched them.
 
 What crosses a pipe is small: chunks of paths, parsed entries, and views
 that keep only their own items (``FeedView.detached``); the bytes of a feed
-never do. One worker at most turns new feed names into slugs, so pypinyin
-(a tenth of a second to import, and more to load its phrases) loads once,
-beside the parsing.
+never do. pypinyin (a tenth of a second to import, and more to load its
+phrases) loads once: in a cold build, in a ``Slugger`` process forked
+before the scan, which slugs the feed names once they are known; in a
+rebuild, in the one worker that first meets a name the cache lacks.
 
 The processes are a ``concurrent.futures.ProcessPoolExecutor``: a worker
 that dies (killed, out of memory) breaks the pool, and the build stops
@@ -54,7 +55,7 @@ class WorkerError(FeedsError):
 
 
 @contextlib.contextmanager
-def _executor(config: Config, jobs: int, warm: bool = False) -> Iterator[ProcessPoolExecutor]:
+def _executor(config: Config, jobs: int, warm: str = "") -> Iterator[ProcessPoolExecutor]:
     """``jobs`` processes forked now (not at the first task); a dead one is a WorkerError.
 
     Leaving waits for the tasks that are running (a worker is never stopped
@@ -75,12 +76,13 @@ class Workers:
     """``jobs`` forked processes for one build; a context manager that stops them on leaving."""
 
     def __init__(self, config: Config, jobs: int, warm: bool = False) -> None:
+        """``warm``: each worker imports the renderers as it starts (see ``_start_worker``)."""
         _STATE.clear()
         _STATE.update(config=config, slugger=multiprocessing.get_context("fork").Value("i", 0))
         self.jobs = jobs
         self._config = config
         self._stack = contextlib.ExitStack()
-        self._pool = self._stack.enter_context(_executor(config, jobs, warm))
+        self._pool = self._stack.enter_context(_executor(config, jobs, "renderers" if warm else ""))
 
     def __enter__(self) -> Workers:
         return self
@@ -116,13 +118,52 @@ class Workers:
             raise _died(self._config) from exc
 
 
-def _start_worker(parent: int, warm: bool) -> None:
-    """A worker's first steps: watch the build's process; import the renderers if ``warm``."""
+def _start_worker(parent: int, warm: str) -> None:
+    """A worker's first steps: watch the build's process; import what ``warm`` names ("renderers", "pinyin")."""
     _watch_parent(parent)
-    if warm:
+    if warm == "renderers":
         from feeds.fanout import import_renderers
 
         import_renderers()
+    elif warm == "pinyin":
+        from feeds.slugs import import_pinyin
+
+        import_pinyin()
+
+
+class Slugger:
+    """One process, forked as a cold build starts, that turns its new feed names into slugs.
+
+    It imports pypinyin (a tenth of a second and more) while the build scans
+    the content folder, on the core the scan leaves idle, and while it
+    parses; the parsing workers then slug nothing. A context manager.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._stack = contextlib.ExitStack()
+        self._pool = self._stack.enter_context(_executor(config, 1, "pinyin"))
+
+    def __enter__(self) -> Slugger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def slugs(self, names: Sequence[str]) -> dict[str, str]:
+        """``slugify`` of each name; a slugger that died is a WorkerError."""
+        if not names:
+            return {}
+        try:
+            return self._pool.submit(_slugs, list(names)).result()
+        except BrokenProcessPool as exc:
+            raise _died(self._config) from exc
+
+
+def _slugs(names: list[str]) -> dict[str, str]:
+    from feeds.slugs import slugify
+
+    return {name: slugify(name) for name in names}
 
 
 def _watch_parent(parent: int) -> None:

@@ -159,7 +159,7 @@ def test_a_failed_write_drops_the_feeds_not_started_and_leaves_no_temp_file(
 # `feeds build` in which every worker process kills itself (SIGKILL) at the step named on the command line.
 _WORKERS_DIE = """
 import os, signal, sys
-from feeds import fanout, workers
+from feeds import fanout, slugs, workers
 from feeds.cli import main
 parent, step = os.getpid(), sys.argv.pop(1)
 
@@ -172,6 +172,8 @@ def dying(real):
 
 if step == "parse":
     workers.parse_entry = dying(workers.parse_entry)
+elif step == "slug":  # a cold build's slugger process
+    slugs.slugify = dying(slugs.slugify)
 else:
     fanout.render_task = dying(fanout.render_task)
 sys.exit(main(sys.argv[1:]))
@@ -186,8 +188,8 @@ def assert_whole(output: Path) -> None:
             assert gzip.decompress(path.read_bytes())
 
 
-@pytest.mark.parametrize("rebuild", [False, True])  # a cold build; a rebuild, its workers forked early
-@pytest.mark.parametrize("step", ["parse", "render"])
+@pytest.mark.parametrize(("step", "rebuild"), [  # a cold build; a rebuild, its workers forked early
+    ("parse", False), ("parse", True), ("render", False), ("render", True), ("slug", False)])
 def test_a_worker_that_dies_stops_the_build_with_an_error(tmp_path: Path, step: str, rebuild: bool) -> None:
     """No wait for ever for a lost task, no lock left held: one line, exit 2, and the next build runs."""
     content, output = tmp_path / "content", tmp_path / "public"

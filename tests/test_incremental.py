@@ -273,6 +273,7 @@ def test_worker_processes_write_the_same_bytes_as_one_process(
     caches = [load_cache(cache_folder(c), c) for c in (many_config, make_config(site.content, tmp_path / "one"))]
     assert caches[0] is not None and caches[1] is not None
     assert caches[0].entries == caches[1].entries and len(caches[0].entries) == 18
+    assert caches[0].slugs == caches[1].slugs and "zi-xun" in caches[0].slugs.values()  # the slugger's
     assert [e.findings for e in caches[0].entries.values()] == [e.findings for e in caches[1].entries.values()]
 
 
