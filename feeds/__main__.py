@@ -1,5 +1,5 @@
 """`python -m feeds build` works like `feeds build`."""
 
-from feeds.cli import main
+from feeds.cli import run
 
-raise SystemExit(main())
+run()

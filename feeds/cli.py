@@ -173,5 +173,24 @@ def _err(line: str) -> None:
     print(line, file=sys.stderr)
 
 
+def run() -> None:
+    """The console script (and ``python -m feeds``): ``main()``, then straight out of the process.
+
+    Left to itself, the interpreter's exit frees every object one at a time
+    (a build's records, every module): 10-30 ms of each cron run, measured
+    at 10k articles, for nothing. By the time ``main`` returns, every file is
+    closed, the lock released and the workers gone; once stdout and stderr
+    are flushed, ``os._exit`` skips the rest. An exception, or ``SystemExit``
+    from argparse, leaves the usual way.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe (feeds check | head): nothing more can be said
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    run()

@@ -149,3 +149,17 @@ def test_readme_check_example_is_real_output() -> None:
     found = re.search(r"```\n\$ feeds check --content tests/data/fixture\n(.*?)```", readme, re.S)
     assert found, "README.md has no `feeds check` example"
     assert run(ROOT, "check", "--content", "tests/data/fixture").stdout == found.group(1)
+
+
+def test_output_larger_than_a_pipe_buffer_arrives_whole(site: Path) -> None:
+    """The command leaves by os._exit once main returns: what it printed is flushed first, every byte."""
+    for i in range(600):  # each a missing-author warning: a JSON report of well over 64 KB
+        (site / "content" / f"a{i:03d}.md").write_text(
+            f"---\ntitle: 文章{i}\ndate: 2021-07-10 21:41:00\ncategories: [金融]\n---\n<p>正文。</p>\n",
+            encoding="utf-8")
+    result = run(site, "check", "--json")
+    assert len(result.stdout) > 65536
+    doc = json.loads(result.stdout)
+    assert doc["totals"]["warning"] >= 600
+    built = run(site, "build")
+    assert built.returncode == 0 and built.stderr.splitlines()[-1].startswith("feeds: 601 files read")
