@@ -147,7 +147,7 @@ def build(
         def meanwhile() -> None:  # needs no output file: done while workers render
             side["findings"] = findings_of(load, config, clock, slugs)
             side["report"] = _report_json(load, side["findings"], clock)
-            side["staged"] = stage_entries(folder, load.entries, cache)
+            side["staged"] = stage_entries(folder, load.entries, cache, load.packed)
 
         try:
             written, outputs = _render_and_write(load, config, slugs, cache, jobs, meanwhile, workers)

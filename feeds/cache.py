@@ -237,14 +237,17 @@ def _none_or_text(*values: Any) -> bool:
     return True
 
 
-def stage_entries(folder: Path, entries: Sequence[FileEntry], previous: Cache | None = None) -> Path:
+def stage_entries(folder: Path, entries: Sequence[FileEntry], previous: Cache | None = None,
+                  packed: Sequence[tuple[tuple[FileEntry, ...], bytes]] = ()) -> Path:
     """Write the entry blocks of a cache to a temp file in ``folder``; ``save_cache`` puts them in place.
 
     The slow half of saving (100k entries), apart so that it can run while
     feeds render. A run of entries that is exactly a block ``previous`` read
     (the very records) is copied as the bytes it was read from, when the old
-    file is still in place and unchanged; the others are pickled afresh.
-    Entries without a stamp are left out: they cannot be recognised next time.
+    file is still in place and unchanged; a run that is exactly one of
+    ``packed`` (records and the ``pack_block`` bytes made of them) is written
+    as those bytes; the others are pickled afresh. Entries without a stamp
+    are left out: they cannot be recognised next time.
     """
     folder.mkdir(parents=True, exist_ok=True)
     mine = f".tmp-{os.getpid()}-"
@@ -254,6 +257,7 @@ def stage_entries(folder: Path, entries: Sequence[FileEntry], previous: Cache | 
     staged = folder / f"{mine}entries"
     with staged.open("wb") as handle, _old_file(folder / FILE, previous) as old:
         starts = {id(b.entries[0]): b for b in previous.blocks} if old is not None and previous else {}
+        made = {id(run[0]): (run, payload) for run, payload in packed if run and all(e.stamp for e in run)}
         fresh: list[FileEntry] = []
         at = 0
         while at < len(entries):
@@ -262,6 +266,12 @@ def stage_entries(folder: Path, entries: Sequence[FileEntry], previous: Cache | 
                 _write_block(handle, fresh)
                 handle.write(os.pread(old.fileno(), block.size, block.offset))  # type: ignore[union-attr]
                 at += len(block.entries)
+                continue
+            run, payload = made.get(id(entries[at]), ((), b""))
+            if run and _same(entries, at, run):
+                _write_block(handle, fresh)
+                _write_payload(handle, payload)
+                at += len(run)
                 continue
             if entries[at].stamp is not None:
                 fresh.append(entries[at])
@@ -281,12 +291,25 @@ def _same(entries: Sequence[FileEntry], at: int, block: tuple[FileEntry, ...]) -
 def _write_block(handle: BinaryIO, fresh: list[FileEntry]) -> None:
     """Pickle ``fresh`` as one block, and empty it."""
     if fresh:
-        import pickle
-
-        payload = pickle.dumps(tuple(fresh), protocol=5)
-        handle.write(_FRAME.pack(len(payload), _digest(payload)))
-        handle.write(payload)
+        _write_payload(handle, pack_block(fresh))
         fresh.clear()
+
+
+def _write_payload(handle: BinaryIO, payload: bytes) -> None:
+    handle.write(_FRAME.pack(len(payload), _digest(payload)))
+    handle.write(payload)
+
+
+def pack_block(entries: Sequence[FileEntry]) -> bytes:
+    """``entries`` (in path order, each with a stamp) as the payload of one block of a cache file.
+
+    A parsing worker packs its chunk once: the build unpacks it, and saves
+    the same bytes (``stage_entries``'s ``packed``) instead of pickling the
+    records again.
+    """
+    import pickle  # only a build that saves its entries needs it
+
+    return pickle.dumps(tuple(entries), protocol=5)
 
 
 @contextlib.contextmanager

@@ -54,6 +54,8 @@ class LoadResult:
     notes: tuple[Finding, ...] = ()  # about the folder itself
     parsed: int = 0  # files parsed in this load (the rest came from the cache)
     slugs: Mapping[str, str] = field(default_factory=dict)  # name -> slugify(name), made by parsing workers
+    # Runs of ``entries`` as parsing workers packed them for the cache: (the records, pack_block bytes).
+    packed: tuple[tuple[tuple[FileEntry, ...], bytes], ...] = ()
 
     @property
     def files(self) -> int:
@@ -325,12 +327,12 @@ def load_articles(
             entries[source] = known
         else:
             todo.append((path, source, stamp))
-    parsed, slugs = _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent(), known_slugs, workers,
-                               meanwhile)
+    parsed, slugs, packed = _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent(), known_slugs,
+                                       workers, meanwhile)
     for entry in parsed:
         entries[entry.source] = entry
     ordered = tuple(entries[s] for s in sorted(entries))
-    return LoadResult(ordered, tuple(_output_inside(config)), len(todo), slugs)
+    return LoadResult(ordered, tuple(_output_inside(config)), len(todo), slugs, tuple(packed))
 
 
 _POOL_FROM = 200  # files to parse before worker processes pay off
@@ -359,14 +361,15 @@ def _parse_all(
     todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, keep: bool,
     progress: Progress, known_slugs: Mapping[str, str] | None, workers: Workers | None,
     meanwhile: Callable[[], None] | None,
-) -> tuple[list[FileEntry], dict[str, str]]:
+) -> tuple[list[FileEntry], dict[str, str], list[tuple[tuple[FileEntry, ...], bytes]]]:
+    """The entries of ``todo``, the slugs workers made, and the runs workers packed for the cache."""
     progress.start(len(todo))
     if keep or not todo or (workers is None and (jobs <= 1 or len(todo) < _POOL_FROM)):
         out = []
         for path, source, stamp in todo:
             out.append(parse_entry(path, source, stamp, config, root, keep))
             progress.advance(1)
-        return out, {}
+        return out, {}, []
     if workers is not None:
         size = max(1, min(_CHUNK, -(-len(todo) // (4 * workers.jobs))))  # a few chunks per worker at least
         results = workers.parse([todo[i : i + size] for i in range(0, len(todo), size)], known_slugs)
@@ -377,11 +380,14 @@ def _parse_all(
         results = parse_beside(chunks, config, jobs, known_slugs, meanwhile)
     entries: list[FileEntry] = []
     slugs: dict[str, str] = {}
-    for part, made in results:
+    packed: list[tuple[tuple[FileEntry, ...], bytes]] = []
+    for part, made, payload in results:
         entries += part
         slugs.update(made)
+        if payload is not None and part:
+            packed.append((tuple(part), payload))
         progress.advance(len(part))
-    return entries, slugs
+    return entries, slugs, packed
 
 
 def _output_inside(config: Config) -> Iterator[Finding]:

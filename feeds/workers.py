@@ -43,6 +43,9 @@ from feeds.loader import FileEntry, Stamp, parse_entry
 from feeds.plan import FeedView
 
 Chunk = list[tuple[str, str, Stamp | None]]  # (path, source, stamp) of files to parse
+# A chunk parsed: its entries, the slugs of new feed names met in it, and, when a cold build's
+# worker parsed it, the entries as the payload of a cache block (``feeds.cache.pack_block``).
+Parsed = tuple[list[FileEntry], dict[str, str], bytes | None]
 Task = tuple[str, ...]  # the output paths of one feed: its formats, its archive pages
 Done = tuple[str, bool]  # a file a worker wrote, and whether its bytes changed
 
@@ -95,15 +98,14 @@ class Workers:
         self._stack.close()
         _STATE.clear()
 
-    def parse(self, chunks: Sequence[Chunk], known_slugs: Mapping[str, str] | None) -> Iterator[
-            tuple[list[FileEntry], dict[str, str]]]:
+    def parse(self, chunks: Sequence[Chunk], known_slugs: Mapping[str, str] | None) -> Iterator[Parsed]:
         """Each chunk's entries (in any order), with the slugs of the new feed names met in it.
 
         Names are slugged only given ``known_slugs`` (a build's cached slugs), and only by one worker.
         """
         known = dict(known_slugs) if known_slugs is not None else None
         futures = [self._pool.submit(_parse, (chunk, known)) for chunk in chunks]
-        return self._results(as_completed(futures))
+        return ((part, made, None) for part, made in self._results(as_completed(futures)))
 
     def render(self, tasks: Iterable[tuple[Task, dict[str, FeedView]]]) -> Iterator[list[Done]]:
         """Render and write each task's documents (with their compressed copies), in task order."""
@@ -201,7 +203,7 @@ def _parse_chunk(chunk: Chunk) -> list[FileEntry]:
 def parse_beside(
     chunks: Sequence[Chunk], config: Config, jobs: int, known_slugs: Mapping[str, str] | None,
     meanwhile: Callable[[], None] | None = None,
-) -> Iterator[tuple[list[FileEntry], dict[str, str]]]:
+) -> Iterator[Parsed]:
     """Parse in ``jobs - 1`` workers forked now and in this process, which would otherwise wait.
 
     For a build with no worker processes yet (a cold one): forked after the
@@ -209,7 +211,8 @@ def parse_beside(
     front, this process from the back; a shared flag per chunk says who took
     it, so each is parsed once and nobody idles. ``meanwhile`` is called here
     once the workers are started (a cold build imports its renderers, which
-    the render workers forked later inherit).
+    the render workers forked later inherit). A worker sends its chunk as a
+    cache block's payload: unpacked here, and saved as it came.
     """
     importlib.import_module("feeds.parser")  # imported once here, not again in every worker
     context = multiprocessing.get_context("fork")
@@ -225,9 +228,10 @@ def parse_beside(
             for index in reversed(range(len(chunks))):
                 if not _claim(index):
                     break  # the workers got here: the rest is theirs
-                yield _parse_chunk(chunks[index]), {}
+                yield _parse_chunk(chunks[index]), {}, None
             for future in as_completed(results):
-                yield future.result()
+                payload, made = future.result()
+                yield (list(_unpack(payload)) if payload else []), made, payload
     finally:
         _STATE.clear()
 
@@ -241,12 +245,22 @@ def _claim(index: int) -> bool:
         return True
 
 
-def _claimed_chunk(index: int) -> tuple[list[FileEntry], dict[str, str]]:
-    """In a worker: chunk ``index`` parsed (unless the parent took it), and the slugs of its new names."""
+def _claimed_chunk(index: int) -> tuple[bytes, dict[str, str]]:
+    """In a worker: chunk ``index`` parsed (unless the parent took it) and packed, and the slugs of its new names."""
     if not _claim(index):
-        return [], {}
+        return b"", {}
+    from feeds.cache import pack_block
+
     part = _parse_chunk(_STATE["chunks"][index])
-    return part, _new_slugs(part, _STATE["known"])
+    return (pack_block(part) if part else b""), _new_slugs(part, _STATE["known"])
+
+
+def _unpack(payload: bytes) -> tuple[FileEntry, ...]:
+    """A worker's packed chunk: pickled by this build's own worker, like every result it sends."""
+    import pickle
+
+    entries: tuple[FileEntry, ...] = pickle.loads(payload)
+    return entries
 
 
 def _new_slugs(part: list[FileEntry], known: Mapping[str, str] | None) -> dict[str, str]:

@@ -290,6 +290,37 @@ def pickled_sources(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return pickled
 
 
+def test_a_cold_build_saves_the_chunks_its_worker_packed_as_they_came(
+    site: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries a parsing worker sent are written to the cache as its bytes, not pickled again; the same cache."""
+    monkeypatch.setattr(loader, "_POOL_FROM", 1)
+    monkeypatch.setattr(loader, "_CHUNK", 4)
+    real = workers_module.parse_beside
+
+    def worker_takes_all(chunks: Any, config: Config, jobs: int, known: Any, meanwhile: Any = None) -> Any:
+        def wait() -> None:  # this process waits: the worker parses every chunk
+            if meanwhile is not None:
+                meanwhile()
+            claims = workers_module._STATE["claims"]
+            deadline = time.monotonic() + 60
+            while not all(claims[:]) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return real(chunks, config, jobs, known, wait)
+
+    monkeypatch.setattr(workers_module, "parse_beside", worker_takes_all)
+    pickled = pickled_sources(monkeypatch)
+    build(site, jobs=2)
+    assert pickled == []  # every entry came packed
+    one = make_config(site.content, tmp_path / "one")
+    build(one, jobs=1)
+    saved, fresh = load_cache(cache_folder(site), site), load_cache(cache_folder(one), one)
+    assert saved is not None and fresh is not None
+    assert saved.entries == fresh.entries and len(saved.entries) == 18
+    assert [e.findings for e in saved.entries.values()] == [e.findings for e in fresh.entries.values()]
+    assert len(saved.blocks) == 5  # the worker's chunks of four, one block each
+
+
 def frames(path: Path) -> list[bytes]:
     """The raw bytes of every block of a cache file (length, digest and pickle)."""
     data = path.read_bytes()
@@ -465,8 +496,8 @@ def test_one_worker_slugs_each_new_name_once(site: Config) -> None:
     todo = [(str(site.content / name), name, None) for name in sorted(os.listdir(site.content))]
     with Workers(site, 2) as workers:
         results = list(workers.parse([[item] for item in todo], {}))
-    slugged = Counter(name for _, made in results for name in made)
-    names = feed_names((e.article for part, _ in results for e in part if e.article is not None), site)
+    slugged = Counter(name for _, made, _ in results for name in made)
+    names = feed_names((e.article for part, _, _ in results for e in part if e.article is not None), site)
     assert slugged and set(slugged) <= names and set(slugged.values()) == {1}
 
 
