@@ -116,7 +116,7 @@ def build(
         # A cold build forks its slugger now: it imports pypinyin while this process scans.
         slugger = stack.enter_context(_slugger(config)) if head is None and jobs > 1 else None
         scanned = scan(config)
-        stamp = folder_stamp((source, st) for source, _, st in scanned)
+        stamp = folder_stamp(scanned)
         if head is not None and not strict and _untouched(head, stamp, config.output):
             return _unchanged_report(head, clock, time.perf_counter() - start)
         found_cache, head = head is not None, None  # its report: 30k findings at 100k files, not needed now

@@ -20,6 +20,7 @@ the blocks whose entries did not change as the bytes they were read from.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import dataclasses
 import functools
@@ -29,7 +30,7 @@ import json
 import operator
 import os
 import struct
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -90,10 +91,16 @@ def config_key(config: Config) -> str:
     return hashlib.sha256(f"{VERSION}\0{__version__}\0{same!r}".encode()).hexdigest()[:32]
 
 
-def folder_stamp(items: Iterable[tuple[str, Stamp | None]]) -> str:
-    digest = hashlib.sha256()
-    for source, stamp in items:
-        digest.update(f"{source}\0{stamp.size if stamp else -1}\0{stamp.mtime_ns if stamp else -1}\n".encode())
+def folder_stamp(scanned: Sequence[tuple[str, str, Stamp | None]]) -> str:
+    """A digest of every (path, size, mtime) ``scan`` found: the same digest, the same folder.
+
+    The paths joined by NUL (which no path holds), then the numbers as
+    8-byte integers: two passes in C-speed comprehensions, not a formatted
+    line per file (a third of the time, which every cron run spends).
+    """
+    digest = hashlib.sha256("\0".join([source for source, _, _ in scanned]).encode())
+    numbers = [n for _, _, st in scanned for n in ((st.size, st.mtime_ns) if st is not None else (-1, -1))]
+    digest.update(array.array("q", numbers).tobytes())
     return digest.hexdigest()[:32]
 
 

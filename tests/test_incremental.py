@@ -524,3 +524,25 @@ def test_nothing_changed_replays_findings_with_future_dates_against_the_clock(si
     assert later.load is None
     assert [f for f in later.findings if f.code != "future-date"] == list(later.findings)
     assert list(later.findings) == [f for f in first.findings if f.code != "future-date"]
+
+
+def test_the_folder_stamp_tells_apart_any_change_of_path_size_or_mtime() -> None:
+    """No-change detection: one digest of every path, size and mtime; each differs when any of them does."""
+    from feeds.cache import folder_stamp
+    from feeds.loader import Stamp
+
+    base = [("a.md", "/c/a.md", Stamp(10, 1_000)), ("b/c.md", "/c/b/c.md", Stamp(20, 2_000))]
+    variants = [
+        base,
+        [base[0], ("b/c.md", "/c/b/c.md", Stamp(21, 2_000))],  # a size
+        [base[0], ("b/c.md", "/c/b/c.md", Stamp(20, 2_001))],  # an mtime
+        [base[0], ("b/d.md", "/c/b/d.md", Stamp(20, 2_000))],  # a rename
+        [base[0]],  # a removal
+        [*base, ("e.md", "/c/e.md", Stamp(0, 0))],  # an addition
+        [base[0], ("b/c.md", "/c/b/c.md", None)],  # a file that could not be stat()ed
+        [("a.mdb/c.md", "", Stamp(10, 1_000)), ("", "", Stamp(20, 2_000))],  # the same characters, cut elsewhere
+        [("a.md", "/c/a.md", Stamp(20, 2_000)), ("b/c.md", "/c/b/c.md", Stamp(10, 1_000))],  # numbers swapped
+    ]
+    stamps = [folder_stamp(v) for v in variants]
+    assert len(set(stamps)) == len(stamps)
+    assert folder_stamp(list(base)) == stamps[0]  # the same listing, the same stamp
