@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from feeds import __version__
 from feeds.build import BuildReport, build
@@ -35,10 +36,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, sized to the terminal only when it formats something.
+
+    argparse makes one for every add_argument, only to check a metavar, and
+    each asked for the terminal's size, the first importing shutil: some
+    3 ms of every cron run, for help that is never printed.
+    """
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, 80 if width is None else width)
+        self._asked = (indent_increment, max_help_position, width)
+
+    def format_help(self) -> str:
+        indent_increment, max_help_position, width = self._asked
+        if width is None:  # what HelpFormatter.__init__ would have done
+            import shutil
+
+            self._width = shutil.get_terminal_size().columns - 2
+            self._max_help_position = min(max_help_position, max(self._width - 20, indent_increment * 2))
+        return super().format_help()
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser (and its subcommands' parsers) with ``_Formatter``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="feeds", description="RSS and Atom feeds from Hexo-style articles.")
+    parser = _ArgumentParser(prog="feeds", description="RSS and Atom feeds from Hexo-style articles.")
     parser.add_argument("--version", action="version", version=f"feeds {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # prog given: argparse would format a usage line to find it, asking the terminal size
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", prog="feeds")
     b = sub.add_parser("build", help="write every feed into the output folder")
     _common(b)
     b.add_argument("--output", type=Path, metavar="DIR", help="output folder (default: [build] output)")

@@ -165,3 +165,20 @@ def test_output_larger_than_a_pipe_buffer_arrives_whole(site: Path) -> None:
     assert doc["totals"]["warning"] >= 600
     built = run(site, "build")
     assert built.returncode == 0 and built.stderr.splitlines()[-1].startswith("feeds: 601 files read")
+
+
+@pytest.mark.parametrize("columns", [50, 120])
+def test_help_is_sized_to_the_terminal_and_parsing_never_asks(site: Path, columns: int) -> None:
+    """Help wraps at the terminal's width; a build's parsing of its arguments imports nothing for it (shutil)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": str(columns)}
+    shown = subprocess.run([sys.executable, "-m", "feeds.cli", "build", "--help"], cwd=site, env=env,
+                           capture_output=True, text=True, timeout=60)
+    lines = shown.stdout.splitlines()
+    assert shown.returncode == 0 and "--no-cache" in shown.stdout
+    assert max(map(len, lines)) <= columns - 2 < max(map(len, lines)) + 24  # wrapped, and near the width
+    code = (  # -S: no site hooks (some import shutil themselves); feeds.cli needs nothing from site-packages
+        "import sys; before = set(sys.modules); from feeds.cli import _parser; "
+        "_parser().parse_args(['build', '-q']); print('shutil' in set(sys.modules) - before)")
+    parsed = subprocess.run([sys.executable, "-S", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert parsed.stdout.strip() == "False", parsed.stderr
