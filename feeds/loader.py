@@ -321,10 +321,14 @@ def load_articles(
     root = os.path.realpath(config.content)
     entries: dict[str, FileEntry] = {}
     todo: list[tuple[str, str, Stamp | None]] = []
+    known: Mapping[str, FileEntry] = cache if cache is not None else {}
     for source, path, stamp in scan(config) if scanned is None else scanned:
-        known = cache.get(source) if cache is not None and stamp is not None else None
-        if known is not None and known.stamp == stamp:
-            entries[source] = known
+        entry = known.get(source) if stamp is not None else None
+        was = entry.stamp if entry is not None else None
+        # The fields compared here, not Stamp.__eq__: a Python call per file was a third of this loop
+        if entry is not None and was is not None and stamp is not None \
+                and was.mtime_ns == stamp.mtime_ns and was.size == stamp.size:
+            entries[source] = entry
         else:
             todo.append((path, source, stamp))
     parsed, slugs, packed = _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent(), known_slugs,
