@@ -1,0 +1,95 @@
+"""feeds.stamps: the numbers of many files, the same whether one process or two stat() them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from feeds import stamps
+from feeds.config import Config
+from feeds.loader import Stamp, scan
+
+
+def tree(root: Path) -> list[tuple[str, str]]:
+    """Files in three folders, a missing one, a broken symlink and a symlink to a file: (folder, name)."""
+    files = []
+    for folder in ("a", "b/c", "d"):
+        (root / folder).mkdir(parents=True)
+        for i in range(7):
+            (root / folder / f"{i}.md").write_text("x" * (i + len(folder)), encoding="utf-8")
+            os.utime(root / folder / f"{i}.md", ns=(1, 10**9 * (i + 1) + len(folder)))
+            files.append((str(root / folder), f"{i}.md"))
+    (root / "d" / "link.md").symlink_to(root / "a" / "3.md")
+    (root / "d" / "broken.md").symlink_to(root / "nowhere.md")
+    files += [(str(root / "d"), "link.md"), (str(root / "d"), "broken.md"), (str(root / "d"), "gone.md"),
+              (str(root / "no-folder"), "x.md")]
+    return files
+
+
+def expected(files: list[tuple[str, str]]) -> list[int]:
+    out = []
+    for folder, name in files:
+        try:
+            info = os.stat(os.path.join(folder, name))
+            out += [info.st_size, info.st_mtime_ns]
+        except OSError:
+            out += [-1, -1]
+    return out
+
+
+@pytest.mark.parametrize("fork_from", [1, 10**9])  # two processes; one
+def test_two_processes_give_what_one_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork_from: int) -> None:
+    files = tree(tmp_path)
+    monkeypatch.setattr(stamps, "FORK_FROM", fork_from)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert list(stamps.stat_all(files)) == expected(files)
+    assert list(stamps.stat_all(files))[2 * 21 : 2 * 22] == list(stamps.stat_all([files[3]]))  # link: its target
+
+
+def test_a_child_that_fails_or_cannot_fork_leaves_the_numbers_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = tree(tmp_path)
+    monkeypatch.setattr(stamps, "FORK_FROM", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+    def dying(part: list[tuple[str, str]]) -> tuple[int, int] | None:  # a child that dies before answering
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(1)
+        os.close(write)
+        return pid, read
+
+    monkeypatch.setattr(stamps, "_fork_run", dying)
+    assert list(stamps.stat_all(files)) == expected(files)
+
+    def no_fork() -> int:
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.undo()
+    monkeypatch.setattr(stamps, "FORK_FROM", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert list(stamps.stat_all(files)) == expected(files)
+
+
+def test_scan_stamps_every_file_in_path_order(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """scan: listing, then stat_all (forked here: FORK_FROM 1), then the stamps matched to their files."""
+    monkeypatch.setattr(stamps, "FORK_FROM", 1)
+    for name in ("b.md", "a/z.md", "a.md", "a-b.md", "c/d/e.md"):
+        path = config.content / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(name, encoding="utf-8")
+    (config.content / "gone.md").symlink_to(config.content / "nowhere.md")
+    scanned = scan(config)
+    assert [s for s, _, _ in scanned] == ["a-b.md", "a.md", "b.md", "gone.md", "a/z.md", "c/d/e.md"]
+    for source, path, stamp in scanned:
+        assert path == os.path.join(str(config.content), source)
+        if source == "gone.md":
+            assert stamp is None
+        else:
+            info = os.stat(path)
+            assert stamp == Stamp(info.st_size, info.st_mtime_ns)
