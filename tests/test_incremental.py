@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -78,22 +78,37 @@ def test_cached_builds_equal_full_builds_through_edits(site: Config, tmp_path: P
         assert published_files(site.output, compressed=True) == full_build_of(site, tmp_path, f"full{i}"), i
 
 
-def test_nothing_changed_reads_nothing_and_imports_no_renderer(site: Config, tmp_path: Path) -> None:
-    """`feeds build` run again on an unchanged folder, in a fresh interpreter: what it imports."""
+def build_command(site: Config, tmp_path: Path) -> list[str]:
+    """`feeds build --jobs 2` with a config file of ``site``'s folders."""
     config = tmp_path / "site.toml"
     config.write_text(
         f'[site]\ntitle = "测试站"\nbase_url = "https://news.example.com/"\n'
         f"[build]\ncontent = {str(site.content)!r}\noutput = {str(site.output)!r}\n",
         encoding="utf-8",
     )
-    command = ["build", "--config", str(config), "--jobs", "2"]
-    assert main(command) == 0
-    code = (  # what the interpreter itself imported at start (site, .pth files) does not count
+    return ["build", "--config", str(config), "--jobs", "2"]
+
+
+def imports_of(command: list[str], modules: Iterable[str]) -> subprocess.CompletedProcess[str]:
+    """``main(command)`` in a fresh interpreter, printing its exit code and which of ``modules`` it imported.
+
+    What the interpreter itself imported at start (site, .pth files) does not count.
+    """
+    watched = sorted(modules)
+    code = (
         "import sys; before = set(sys.modules); from feeds.cli import main; "
         f"code = main({command!r}); "
-        "print(code, sorted(m for m in set(sys.modules) - before if m in NOT or m.split('.')[0] in NOT))"
-    ).replace("NOT", repr(sorted(_NOT_FOR_NOTHING)))
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+        f"print(code, sorted(m for m in set(sys.modules) - before if m in {watched!r} "
+        f"or m.split('.')[0] in {watched!r}))"
+    )
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+
+
+def test_nothing_changed_reads_nothing_and_imports_no_renderer(site: Config, tmp_path: Path) -> None:
+    """`feeds build` run again on an unchanged folder, in a fresh interpreter: what it imports."""
+    command = build_command(site, tmp_path)
+    assert main(command) == 0
+    out = imports_of(command, _NOT_FOR_NOTHING)
     assert out.stdout.split(maxsplit=1) == ["0", "[]\n"]
     assert "0 files written" in out.stderr
 
@@ -103,21 +118,10 @@ def test_a_rebuild_renders_in_its_workers_and_imports_no_renderer_itself(site: C
 
     The workers import them while the build reads its cache; imported here they were a wait before the fork.
     """
-    config = tmp_path / "site.toml"
-    config.write_text(
-        f'[site]\ntitle = "测试站"\nbase_url = "https://news.example.com/"\n'
-        f"[build]\ncontent = {str(site.content)!r}\noutput = {str(site.output)!r}\n",
-        encoding="utf-8",
-    )
-    command = ["build", "--config", str(config), "--jobs", "2"]
+    command = build_command(site, tmp_path)
     assert main(command) == 0
     edit(site.content / "003_ef7f17c36a214753.txt", "title:", "title: 【更新】")
-    code = (
-        "import sys; from feeds.cli import main; "
-        f"code = main({command!r}); "
-        "print(code, sorted(m for m in ('feedgen', 'lxml', 'nh3', 'yaml') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = imports_of(command, {"feedgen", "lxml", "nh3", "yaml"})
     assert out.stdout.split(maxsplit=1) == ["0", "[]\n"]
     written, unchanged = map(int, re.search(r"(\d+) files written, (\d+) unchanged", out.stderr).groups())  # type: ignore[union-attr]
     assert written > 0 and unchanged > 0  # its feeds rewritten, the others kept
