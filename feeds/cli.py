@@ -45,8 +45,8 @@ class _Formatter(argparse.HelpFormatter):
     """
 
     def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position, 80 if width is None else width)
+                 width: int | None = None, **more: Any) -> None:  # more: what later Pythons pass (color …)
+        super().__init__(prog, indent_increment, max_help_position, 80 if width is None else width, **more)
         self._asked = (indent_increment, max_help_position, width)
 
     def format_help(self) -> str:

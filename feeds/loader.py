@@ -144,9 +144,6 @@ def listing(content: Path, skip: Path | None) -> Iterator[tuple[str, str, list[s
         stack.extend((f"{prefix}{name}/", path) for name, path in sorted(folders, reverse=True))
 
 
-
-
-
 def read_source(path: str, source: str, root: str, limit: int) -> bytes:
     """The bytes of one article file (at most ``limit``), or an ArticleError saying why not.
 
