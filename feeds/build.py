@@ -115,7 +115,7 @@ def build(
         head, notices = _open_cache(config, use_cache, entries=False)  # header and report only
         # A cold build forks its slugger now: it imports pypinyin while this process scans.
         slugger = stack.enter_context(_slugger(config)) if head is None and jobs > 1 else None
-        scanned = scan(config)
+        scanned = scan(config, split=jobs > 1)
         stamp = folder_stamp(scanned)
         if head is not None and not strict and _untouched(head, stamp, config.output):
             return _unchanged_report(head, clock, time.perf_counter() - start)

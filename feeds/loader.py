@@ -279,16 +279,16 @@ def read_body(config: Config, article: Article, root: str | None = None) -> str:
 Scanned = list[tuple[str, str, "Stamp | None"]]  # (source, path, stamp); paths as str: 100k Paths weigh
 
 
-def scan(config: Config) -> Scanned:
+def scan(config: Config, *, split: bool = False) -> Scanned:
     """Every candidate file with its stamp, in path order; nothing is read.
 
-    The folders are listed first, then the files stat()ed (``feeds.stamps``:
-    in two processes when there are many).
+    The folders are listed first, then the files stat()ed (``feeds.stamps``;
+    ``split``: in two processes when there are many).
     """
     from feeds.stamps import stat_all
 
     folders = list(listing(config.content, config.output))
-    numbers = stat_all([(folder, name) for _, folder, names in folders for name in names])
+    numbers = stat_all([(folder, name) for _, folder, names in folders for name in names], split=split)
     scanned: Scanned = []
     at = 0
     for prefix, folder, names in folders:

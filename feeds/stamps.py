@@ -18,14 +18,16 @@ FORK_FROM = 4000  # files: below this a fork (a few ms) saves less than it costs
 _MISSING = (-1, -1)  # the numbers of a file that cannot be stat()ed
 
 
-def stat_all(files: Sequence[tuple[str, str]]) -> array.array[int]:
+def stat_all(files: Sequence[tuple[str, str]], *, split: bool = False) -> array.array[int]:
     """(size, mtime_ns) of each (folder, name), one after the other; -1, -1 where stat() fails.
 
     stat() follows symlinks, as ``DirEntry.stat()`` does. Files of one
     folder come one after another, and are stat()ed by name against the
     folder's open fd: the kernel does not walk the folder's path again.
+    ``split``: a forked child may take half of them (a build with worker
+    processes; never a server's threads, nor ``--jobs 1``).
     """
-    if len(files) < FORK_FROM or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+    if not split or len(files) < FORK_FROM or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
         return _stat_run(files)
     half = len(files) // 2
     child = _fork_run(files[half:])

@@ -44,8 +44,8 @@ def test_two_processes_give_what_one_gives(tmp_path: Path, monkeypatch: pytest.M
     files = tree(tmp_path)
     monkeypatch.setattr(stamps, "FORK_FROM", fork_from)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert list(stamps.stat_all(files)) == expected(files)
-    assert list(stamps.stat_all(files))[2 * 21 : 2 * 22] == list(stamps.stat_all([files[3]]))  # link: its target
+    assert list(stamps.stat_all(files, split=True)) == expected(files)
+    assert list(stamps.stat_all(files, split=True))[2 * 21 : 2 * 22] == list(stamps.stat_all([files[3]]))  # link
 
 
 def test_a_child_that_fails_or_cannot_fork_leaves_the_numbers_whole(
@@ -64,7 +64,7 @@ def test_a_child_that_fails_or_cannot_fork_leaves_the_numbers_whole(
         return pid, read
 
     monkeypatch.setattr(stamps, "_fork_run", dying)
-    assert list(stamps.stat_all(files)) == expected(files)
+    assert list(stamps.stat_all(files, split=True)) == expected(files)
 
     def no_fork() -> int:
         raise OSError("Resource temporarily unavailable")
@@ -73,7 +73,7 @@ def test_a_child_that_fails_or_cannot_fork_leaves_the_numbers_whole(
     monkeypatch.setattr(stamps, "FORK_FROM", 1)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "fork", no_fork)
-    assert list(stamps.stat_all(files)) == expected(files)
+    assert list(stamps.stat_all(files, split=True)) == expected(files)
 
 
 def test_scan_stamps_every_file_in_path_order(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,7 +84,8 @@ def test_scan_stamps_every_file_in_path_order(config: Config, monkeypatch: pytes
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(name, encoding="utf-8")
     (config.content / "gone.md").symlink_to(config.content / "nowhere.md")
-    scanned = scan(config)
+    scanned = scan(config, split=True)
+    assert scanned == scan(config)  # in one process: the same
     assert [s for s, _, _ in scanned] == ["a-b.md", "a.md", "b.md", "gone.md", "a/z.md", "c/d/e.md"]
     for source, path, stamp in scanned:
         assert path == os.path.join(str(config.content), source)
@@ -93,3 +94,20 @@ def test_scan_stamps_every_file_in_path_order(config: Config, monkeypatch: pytes
         else:
             info = os.stat(path)
             assert stamp == Stamp(info.st_size, info.st_mtime_ns)
+
+
+def test_only_a_split_scan_forks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server's reload and --jobs 1 stat in their own process: never a fork."""
+    files = tree(tmp_path)
+    monkeypatch.setattr(stamps, "FORK_FROM", 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    forks: list[int] = []
+    real = os.fork
+
+    def counted() -> int:
+        forks.append(1)
+        return real()
+
+    monkeypatch.setattr(os, "fork", counted)
+    assert list(stamps.stat_all(files)) == expected(files) and forks == []
+    assert list(stamps.stat_all(files, split=True)) == expected(files) and forks == [1]
