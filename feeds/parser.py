@@ -172,13 +172,14 @@ def parse_article(text: str, source: str, config: Config, *, keep_body: bool = T
         return link_of(config, permalink, source, published, categories)
 
     image, thumb = _images(meta, link, source)
+    illegal = ILLEGAL_XML.search(text) is not None if illegal_xml is None else illegal_xml  # once, for both uses
     return Article(
         source=source,
         title=_title(meta, source),
         published=published,
         permalink=permalink,
         given_id=_given_id(meta, source, config),
-        body=_body(body, link, config, illegal_xml) if keep_body else None,
+        body=_body(body, link, config, illegal) if keep_body else None,
         updated=_date(meta, "updated", source, config),
         categories=categories,
         tags=_names(meta.get("tags"), "tags", source, nested=False),
@@ -187,8 +188,7 @@ def parse_article(text: str, source: str, config: Config, *, keep_body: bool = T
         thumbnail=thumb or image,
         summary=_summary(meta, source),
         draft=_draft(meta, source),
-        warnings=tuple(_warnings(text, body, meta, source, published, config,
-                                 ILLEGAL_XML.search(text) is not None if illegal_xml is None else illegal_xml)),
+        warnings=tuple(_warnings(text, body, meta, source, published, config, illegal)),
     )
 
 
