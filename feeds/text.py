@@ -175,9 +175,7 @@ def sanitize_html(html: str, base: str, *, stripped: bool = False) -> str:
         cleaned = _body_cleaner().clean(clean)
     finally:
         _BASE.reset(token)
-    # Character references (&#1; …) are decoded by the parser: strip again if
-    # there are any. Without one, clean input gives clean output.
-    return strip_illegal_xml(cleaned) if "&#" in clean else cleaned
+    return _stripped_after(cleaned, clean)
 
 
 # The base URL of the body being sanitised: one nh3.Cleaner serves every
@@ -207,6 +205,16 @@ def _url_filter(element: str, attribute: str, value: str) -> str | None:
     if attribute == "srcset":
         return _join_srcset(value, _BASE.get())
     return value
+
+
+def _stripped_after(out: str, clean: str) -> str:
+    """``out``, made by parsing ``clean`` (which holds no illegal character), with any illegal one removed.
+
+    The parser decodes character references (``&#1;``, ``&#12;``): only one
+    of those can bring an illegal character back, so without any ``&#``
+    there is nothing to search.
+    """
+    return strip_illegal_xml(out) if "&#" in clean else out
 
 
 def _join(url: str, base: str, schemes: frozenset[str]) -> str | None:
@@ -292,9 +300,7 @@ def html_to_text(html: str, *, stripped: bool = False) -> str:
     for ``sanitize_html``.
     """
     clean = html if stripped else strip_illegal_xml(html)
-    text = htmllib.unescape(_TAG.sub("\n", text_cleaner().clean(clean)))
-    if "&#" in clean:  # only a character reference can bring one back (see sanitize_html)
-        text = strip_illegal_xml(text)
+    text = _stripped_after(htmllib.unescape(_TAG.sub("\n", text_cleaner().clean(clean))), clean)
     lines = (line.strip(_INDENT) for line in text.split("\n"))
     return _TEXT_SPACE.sub(" ", " ".join(line for line in lines if line)).strip(" ")
 
