@@ -163,9 +163,9 @@ class Slugger:
 
 
 def _slugs(names: list[str]) -> dict[str, str]:
-    from feeds.slugs import slugify
+    from feeds.slugs import natural_slugs
 
-    return {name: slugify(name) for name in names}
+    return natural_slugs(names, {})
 
 
 def _watch_parent(parent: int) -> None:
@@ -277,10 +277,10 @@ def _new_slugs(part: list[FileEntry], known: Mapping[str, str] | None) -> dict[s
     new = [n for n in feed_names(articles, _STATE["config"]) if n not in known and n not in done]
     if not new or not _is_slugger():
         return {}
-    from feeds.slugs import slugify
+    from feeds.slugs import natural_slugs
 
     done.update(new)
-    return {name: slugify(name) for name in new}
+    return natural_slugs(new, {})
 
 
 def _is_slugger() -> bool:
