@@ -90,8 +90,9 @@ def iter_sources(content: Path, skip: Path | None = None) -> Iterator[tuple[str,
     so that they are reported) and ``skip`` (the output folder, when it lies
     inside the content folder).
     """
-    for source, path, _ in walk(content, skip, lambda name, folder: None):
-        yield source, Path(path)
+    for prefix, folder, names in listing(content, skip):  # no stat: no folder fd, unlike walk
+        for name in names:
+            yield prefix + name, Path(folder, name)
 
 
 def walk(
