@@ -11,39 +11,47 @@ A cache that cannot be read is discarded with a notice, never trusted.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feeds.cache import (
+    SNAPSHOT,
     Cache,
     CacheError,
     Output,
     config_key,
+    encode_report,
     finding_from_json,
     finding_json,
     folder_stamp,
     load_cache,
+    load_snapshot,
+    pack_snapshot,
+    quick_blocks,
+    restage,
     save_cache,
     stage_entries,
+    stamp_numbers,
 )
 from feeds.compress import SUFFIXES, base_of, copies, with_copies
 from feeds.config import Config
 from feeds.errors import FeedsError
-from feeds.loader import LoadResult, Progress, Stamp, load_articles, scan
+from feeds.loader import FileEntry, LoadResult, Progress, Scanned, Stamp, load_articles, scan
 from feeds.models import Finding
 from feeds.output import WriteReport, output_lock, read_manifest, remove_temp_files, write_tree
 from feeds.review import future_findings, ordered
 
 if TYPE_CHECKING:
-    from feeds.plan import FeedView
+    from feeds.plan import FeedSpec, FeedView
     from feeds.workers import Slugger, Workers
 
 
@@ -75,7 +83,9 @@ class BuildReport:
     findings: tuple[Finding, ...]  # errors and warnings, by file; as `feeds check`
     seconds: float
     notices: tuple[str, ...] = ()  # about the build itself (a discarded cache …)
-    load: LoadResult | None = field(default=None, compare=False)  # None: nothing was read
+    load: LoadResult | None = field(default=None, compare=False)  # None: not every entry was looked at
+    parsed: int = 0  # files parsed (the others came from the cache)
+    mode: str = "full"  # "kept": nothing changed, nothing read; "quick": from the last plan (feeds.quick)
 
     def summary(self) -> str:
         """One line; file counts leave out the .gz/.br copies of each file."""
@@ -116,14 +126,24 @@ def build(
         # A cold build forks its slugger now: it imports pypinyin while this process scans.
         slugger = stack.enter_context(_slugger(config)) if head is None and jobs > 1 else None
         scanned = scan(config, split=jobs > 1)
-        stamp = folder_stamp(scanned)
+        numbers = stamp_numbers(scanned)
+        stamp = folder_stamp(scanned, numbers)
         if head is not None and not strict and _untouched(head, stamp, config.output):
-            return _unchanged_report(head, clock, time.perf_counter() - start)
-        found_cache, head = head is not None, None  # its report: 30k findings at 100k files, not needed now
+            return _replayed(head, clock, time.perf_counter() - start)
+        found_cache = head is not None
         # A rebuild forks its worker processes before the cache is read, and they import the renderers
         # while it is; a cold build forks its own later (this process parses beside them, importing the
         # renderers that later ones inherit).
         workers = stack.enter_context(_workers(config, jobs if found_cache else 1))
+        if head is not None and not strict:
+            try:
+                quick = _quick(config, head, scanned, numbers, stamp, jobs, workers, clock)
+            except CacheError as exc:
+                quick, found_cache = None, False
+                notices += (f"{cache_folder(config)}: warning: cache discarded: {exc}; doing a full build",)
+            if quick is not None:
+                return replace(quick, seconds=time.perf_counter() - start, notices=notices)
+        head = None  # its report: 30k findings at 100k files, not needed now
         cache, more = _open_cache(config, use_cache and found_cache)
         notices += more
         known = cache.entries if cache is not None else None
@@ -131,9 +151,12 @@ def build(
         load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress,
                              known_slugs=None if slugger else cached_slugs, workers=workers,
                              meanwhile=_import_renderers)
+        sources = tuple(source for source, _, _ in scanned)
         del scanned  # 100k paths and stamps: free them before rendering
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
-        from feeds.plan import feed_names  # planning: not for a build with nothing to do
+        from feeds.opml import newest_item
+        from feeds.plan import feed_names, plan_feeds  # planning: not for a build with nothing to do
+        from feeds.quick import eligible, snapshot_of
         from feeds.review import findings_of
         from feeds.slugs import natural_slugs
 
@@ -141,24 +164,84 @@ def build(
         if slugger is not None:
             known_slugs.update(slugger.slugs([name for name in names if name not in known_slugs]))
         slugs = natural_slugs(names, known_slugs)
+        specs = plan_feeds(load.published, config, slugs)
         folder = cache_folder(config)
         side: dict[str, Any] = {}
 
         def meanwhile() -> None:  # needs no output file: done while workers render
             side["findings"] = findings_of(load, config, clock, slugs)
             side["report"] = _report_json(load, side["findings"], clock)
-            side["staged"] = stage_entries(folder, load.entries, cache, load.packed)
+            side["staged"] = staged = stage_entries(folder, load.entries, cache, load.packed)
+            if eligible(config):
+                snapshot = snapshot_of(specs, config, sources, numbers, load.articles)
+                side["snapshot"] = pack_snapshot(replace(snapshot, blocks=staged.index))
+            side["text"] = encode_report(side["report"])
 
+        stamps = {e.source: e.stamp for e in load.entries}
         try:
-            written, outputs = _render_and_write(load, config, slugs, cache, jobs, meanwhile, workers)
+            written, outputs = _render_and_write(specs, stamps, config, cache.outputs if cache else {}, jobs,
+                                                 meanwhile, workers, newest_item(specs))
         except BaseException:
             if "staged" in side:
-                side["staged"].unlink(missing_ok=True)
+                side["staged"].path.unlink(missing_ok=True)
             raise
         findings = side["findings"]
-        save_cache(folder, config, Cache(stamp, {}, outputs, slugs, side["report"]), staged=side["staged"])
+        save_cache(folder, config, Cache(stamp, {}, outputs, slugs, side["report"]), staged=side["staged"],
+                   snapshot=side.get("snapshot"), report=side["text"])
     shown = tuple(f for f in findings if f.level != "info")
-    return BuildReport(Counts.of(load), written, shown, time.perf_counter() - start, notices, load)
+    return BuildReport(Counts.of(load), written, shown, time.perf_counter() - start, notices, load, load.parsed)
+
+
+def _quick(
+    config: Config, head: Cache, scanned: Scanned, numbers: array.array[int], stamp: str, jobs: int,
+    workers: Workers | None, clock: datetime,
+) -> BuildReport | None:
+    """The build, when the changes move no article (``feeds.quick``); None when they may.
+
+    ``head`` is the cache read without its entries. Raises CacheError when
+    the snapshot or the blocks it lists are not what they should be.
+    """
+    from feeds import quick
+
+    if not quick.eligible(config) or not head.report.get("published"):  # none: the full path decides (EmptyError)
+        return None
+    folder = cache_folder(config)
+    snapshot = load_snapshot(folder, head)
+    places = quick.changed_files(snapshot, scanned, numbers) if snapshot is not None else None
+    if snapshot is None or places is None:
+        return None
+    todo = [scanned[p] for p in places]
+    parsed = _parse_soon(config, todo, workers)
+    wanted = [source for source, _, _ in todo]
+    blocks = quick_blocks(folder, head, snapshot, wanted)  # read (and every block checked) while workers parse
+    old = {e.source: e for entries in blocks.values() for e in entries if e.source in set(wanted)}
+    if len(old) != len(wanted):
+        raise CacheError(f"corrupt (a file {SNAPSHOT} lists has no entry)")
+    _import_planners()
+    changed = {e.source: e for e in parsed()}
+    shown, shared = snapshot.articles, snapshot.shared
+    if not all(quick.keeps_place(old[s], e, shown=s in shown, shared=shared) for s, e in changed.items()):
+        return None
+    articles = {**shown, **{s: e.article for s, e in changed.items() if s in shown and e.article is not None}}
+    specs = quick.specs_of(snapshot, articles)
+    stamps = {source: st for source, _, st in scanned}
+    side: dict[str, Any] = {}
+
+    def meanwhile() -> None:
+        side["staged"] = staged = restage(folder, head, snapshot, blocks, changed)
+        kept = replace(snapshot, numbers=numbers, articles=articles, blocks=staged.index)
+        side["snapshot"], side["text"] = pack_snapshot(kept), encode_report(head.report)
+
+    try:
+        written, outputs = _render_and_write(specs, stamps, config, head.outputs, jobs, meanwhile, workers,
+                                             quick.newest(snapshot, articles))
+    except BaseException:
+        if "staged" in side:
+            side["staged"].path.unlink(missing_ok=True)
+        raise
+    save_cache(folder, config, Cache(stamp, {}, outputs, head.slugs, head.report), staged=side["staged"],
+               snapshot=side["snapshot"], report=side["text"])
+    return _replayed(head, clock, 0.0, written, mode="quick", parsed=len(todo))
 
 
 @contextlib.contextmanager
@@ -168,6 +251,22 @@ def _slugger(config: Config) -> Iterator[Slugger]:
 
     with Slugger(config) as slugger:
         yield slugger
+
+
+def _parse_soon(config: Config, todo: Scanned, workers: Workers | None) -> Callable[[], list[FileEntry]]:
+    """The entries of ``todo`` (a few files), parsing now in ``workers``; without, here when asked."""
+    if workers is None or not todo:
+        return lambda: list(load_articles(config, cache={}, scanned=todo).entries)
+    results = workers.parse([[(path, source, stamp) for source, path, stamp in todo]], None)  # submitted now
+    return lambda: [entry for part, _, _ in results for entry in part]
+
+
+def _import_planners() -> None:
+    """What a rebuild needs here to plan and write (not the renderers, which its workers import)."""
+    import feeds.fanout
+    import feeds.index
+    import feeds.opml
+    import feeds.site  # noqa: F401
 
 
 def _import_renderers() -> None:
@@ -223,13 +322,20 @@ def _on_disk(path: Path, record: Output) -> bool:
     return info.st_size == record.size and info.st_mtime_ns == record.mtime_ns
 
 
-def _unchanged_report(cache: Cache, now: datetime, seconds: float) -> BuildReport:
+def _replayed(
+    cache: Cache, now: datetime, seconds: float, write: WriteReport | None = None, *, mode: str = "kept",
+    parsed: int = 0,
+) -> BuildReport:
+    """The report of the build ``cache`` was saved by, its future dates against ``now``; ``write``: what was written
+    (by default nothing: every output kept)."""
     report = cache.report
     counts = Counts(report["files"], report["published"], report["drafts"], report["skipped"])
     stored = [finding_from_json(f) for f in report["findings"]]  # saved in order (findings_of)
     future = future_findings(((s, datetime.fromisoformat(t)) for s, t in report["future"]), now)
     shown = tuple(f for f in (ordered(stored + future) if future else stored) if f.level != "info")
-    return BuildReport(counts, WriteReport((), tuple(sorted(cache.outputs)), ()), shown, seconds)
+    if write is None:
+        write = WriteReport((), tuple(sorted(cache.outputs)), ())
+    return BuildReport(counts, write, shown, seconds, mode=mode, parsed=parsed)
 
 
 def _report_json(load: LoadResult, findings: list[Finding], now: datetime) -> dict[str, Any]:
@@ -243,29 +349,29 @@ def _report_json(load: LoadResult, findings: list[Finding], now: datetime) -> di
 
 
 def _render_and_write(
-    load: LoadResult, config: Config, slugs: Mapping[str, str], cache: Cache | None, jobs: int,
-    meanwhile: Callable[[], None], workers: Workers | None,
+    specs: Sequence[FeedSpec], stamps: Mapping[str, Stamp | None], config: Config, old: Mapping[str, Output],
+    jobs: int, meanwhile: Callable[[], None], workers: Workers | None, newest: datetime | None,
 ) -> tuple[WriteReport, dict[str, Output]]:
-    """Render the feeds whose fingerprint changed (and the index pages); write what differs."""
+    """Render the feeds of ``specs`` whose fingerprint changed (and the index pages); write what differs.
+
+    ``stamps`` are the items' files' stamps; ``old`` what the last build
+    wrote; ``newest`` the newest item's time (``feeds.opml.newest_item``).
+    """
     from feeds.fanout import render_items  # renderers: not for a build with nothing to render
     from feeds.index import render_index
-    from feeds.opml import render_opml
-    from feeds.plan import plan_feeds
+    from feeds.opml import opml_document
     from feeds.site import INDEX, OPML, feed_views
 
-    specs = plan_feeds(load.published, config, slugs)
-    stamps = {e.source: e.stamp for e in load.entries}
     views = feed_views(specs, config)
     key = config_key(config)  # once: a repr and a hash of the whole config
     prints = {path: _fingerprint(config, key, path, view, stamps) for path, view in views.items()}
-    old = cache.outputs if cache is not None else {}
     fresh = {p for p, fp in prints.items() if _still_valid(old, p, fp, config.output)}
     todo = sorted(set(prints) - fresh)
     paths = {p for path in (*todo, INDEX, OPML) for p in with_copies(path)}
     pages: list[tuple[str, bytes]] = []
 
     def beside() -> None:  # while the feeds render: the index pages, and the caller's work
-        pages.extend([(INDEX, render_index(specs, config)), (OPML, render_opml(specs, config))])
+        pages.extend([(INDEX, render_index(specs, config)), (OPML, opml_document(specs, config, newest))])
         meanwhile()
 
     rendered = render_items(views, todo, config, jobs, beside, workers)

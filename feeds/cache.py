@@ -44,6 +44,8 @@ from feeds.models import Article, Author, Finding
 FORMAT = "feeds-cache"
 VERSION = 3
 FILE = "cache.bin"
+SNAPSHOT = "snapshot.bin"
+SNAPSHOT_FORMAT = "feeds-snapshot"
 _OLD_FILES = ("cache.jsonl",)  # what earlier formats were called: removed when this one is saved
 
 
@@ -78,6 +80,45 @@ class Cache:
     report: Mapping[str, Any] = field(default_factory=dict)  # counts and findings of that build
     origin: tuple[int, int, int] | None = field(default=None, compare=False)  # size, mtime, inode of its file
     blocks: tuple[Block, ...] = field(default=(), compare=False, repr=False)
+    token: str = field(default="", compare=False)  # names the snapshot saved with it ("": none)
+    blocks_at: int = field(default=0, compare=False)  # where its first block starts in its file
+
+
+@dataclass(frozen=True)
+class Staged:
+    """Entry blocks written to a temp file (``stage_entries``), for ``save_cache`` to put in place."""
+
+    path: Path
+    index: tuple[tuple[int, str, str], ...]  # each block's size (frame and pickle), first and last path
+
+
+@dataclass(frozen=True)
+class Window:
+    """One feed as a build planned it (``feeds.plan.FeedSpec``), its history kept to the first page."""
+
+    family: str
+    name: str
+    path: str
+    title: str
+    length: int  # of the whole history
+    items: tuple[str, ...]  # the paths of the first page's articles, newest first
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a build planned, saved beside its cache for the next build (``feeds.quick``).
+
+    Saved with the token of the cache file it goes with: a snapshot whose
+    cache file was replaced since is not used.
+    """
+
+    sources: tuple[str, ...]  # every file the build read, in the scan's order
+    numbers: array.array[int]  # size and mtime_ns of each (-1, -1: no stamp)
+    windows: tuple[Window, ...]  # every feed, in plan order
+    articles: Mapping[str, Article]  # the records of every window's items, by path
+    newest_rest: datetime | None  # the newest ``modified`` of the feeds' other articles
+    shared: frozenset[datetime]  # dates that more than one article has (drafts too)
+    blocks: tuple[tuple[int, str, str], ...] = ()  # the cache file's blocks (``Staged.index``)
 
 
 def config_key(config: Config) -> str:
@@ -91,17 +132,23 @@ def config_key(config: Config) -> str:
     return hashlib.sha256(f"{VERSION}\0{__version__}\0{same!r}".encode()).hexdigest()[:32]
 
 
-def folder_stamp(scanned: Sequence[tuple[str, str, Stamp | None]]) -> str:
+def folder_stamp(scanned: Sequence[tuple[str, str, Stamp | None]], numbers: array.array[int] | None = None) -> str:
     """A digest of every (path, size, mtime) ``scan`` found: the same digest, the same folder.
 
-    The paths joined by NUL (which no path holds), then the numbers as
-    8-byte integers: two passes in C-speed comprehensions, not a formatted
-    line per file (a third of the time, which every cron run spends).
+    The paths joined by NUL (which no path holds), then the numbers
+    (``stamp_numbers``, when the caller has not made them) as 8-byte
+    integers: two passes in C-speed comprehensions, not a formatted line
+    per file (a third of the time, which every cron run spends).
     """
     digest = hashlib.sha256("\0".join([source for source, _, _ in scanned]).encode())
-    numbers = [n for _, _, st in scanned for n in ((st.size, st.mtime_ns) if st is not None else (-1, -1))]
-    digest.update(array.array("q", numbers).tobytes())
+    digest.update((stamp_numbers(scanned) if numbers is None else numbers).tobytes())
     return digest.hexdigest()[:32]
+
+
+def stamp_numbers(scanned: Sequence[tuple[str, str, Stamp | None]]) -> array.array[int]:
+    """Size and mtime_ns of every file ``scan`` found, in its order; -1, -1 for one without a stamp."""
+    return array.array("q", [n for _, _, st in scanned
+                             for n in ((st.size, st.mtime_ns) if st is not None else (-1, -1))])
 
 
 def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache | None:
@@ -127,10 +174,12 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
             if header.get("key") != config_key(config):
                 return None  # another config or program version: a full build
             extra = json.loads(handle.readline())
+            blocks_at = handle.tell()
             blocks = tuple(_blocks(handle)) if entries else ()
             return Cache(_str(header["stamp"]), _entries(blocks), _outputs(extra["outputs"]),
                          _str_map(extra["slugs"]), {} if entries else _dict(extra["report"]),
-                         _identity(os.fstat(handle.fileno())), blocks)
+                         _identity(os.fstat(handle.fileno())), blocks, _str(header.get("snapshot", "")),
+                         blocks_at)
         except (ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError) as exc:
             raise CacheError(f"corrupt ({exc})") from exc
 
@@ -220,18 +269,22 @@ def _checked(value: Any, last: str) -> tuple[FileEntry, ...]:
         for f in e.findings:
             if type(f) is not Finding or f.level not in _LEVELS:
                 raise TypeError(f"{e.source!r}: a finding of the wrong shape")
-        a = e.article
-        if a is not None and (
-            type(a) is not Article or a.source != e.source or type(a.title) is not str or a.body is not None
-            or type(a.published) is not datetime or a.published.tzinfo is not UTC
-            or (a.updated is not None and (type(a.updated) is not datetime or a.updated.tzinfo is not UTC))
-            or type(a.categories) is not tuple or type(a.tags) is not tuple or type(a.draft) is not bool
-            or (a.author is not None and type(a.author) is not Author)
-            or not _none_or_text(a.permalink, a.given_id, a.image, a.thumbnail, a.summary, *a.categories, *a.tags)
-        ):
+        if e.article is not None and _misshapen(e.article, e.source):
             raise TypeError(f"{e.source!r}: not an article without body, with UTC times and text fields")
         last = e.source
     return value
+
+
+def _misshapen(a: Any, source: str) -> bool:
+    """``a`` is not an Article of ``source`` without body, with UTC times and text fields."""
+    return (
+        type(a) is not Article or a.source != source or type(a.title) is not str or a.body is not None
+        or type(a.published) is not datetime or a.published.tzinfo is not UTC
+        or (a.updated is not None and (type(a.updated) is not datetime or a.updated.tzinfo is not UTC))
+        or type(a.categories) is not tuple or type(a.tags) is not tuple or type(a.draft) is not bool
+        or (a.author is not None and type(a.author) is not Author)
+        or not _none_or_text(a.permalink, a.given_id, a.image, a.thumbnail, a.summary, *a.categories, *a.tags)
+    )
 
 
 _LEVELS = frozenset({"error", "warning", "info"})
@@ -245,7 +298,7 @@ def _none_or_text(*values: Any) -> bool:
 
 
 def stage_entries(folder: Path, entries: Sequence[FileEntry], previous: Cache | None = None,
-                  packed: Sequence[tuple[tuple[FileEntry, ...], bytes]] = ()) -> Path:
+                  packed: Sequence[tuple[tuple[FileEntry, ...], bytes]] = ()) -> Staged:
     """Write the entry blocks of a cache to a temp file in ``folder``; ``save_cache`` puts them in place.
 
     The slow half of saving (100k entries), apart so that it can run while
@@ -256,13 +309,7 @@ def stage_entries(folder: Path, entries: Sequence[FileEntry], previous: Cache | 
     as those bytes; the others are pickled afresh. Entries without a stamp
     are left out: they cannot be recognised next time.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    mine = f".tmp-{os.getpid()}-"
-    for stale in folder.glob(".tmp-*"):  # left by a build that was killed
-        if not stale.name.startswith(mine):
-            stale.unlink(missing_ok=True)
-    staged = folder / f"{mine}entries"
-    with staged.open("wb") as handle, _old_file(folder / FILE, previous) as old:
+    with _staging(folder) as staged, _old_file(folder / FILE, previous) as old:
         starts = {id(b.entries[0]): b for b in previous.blocks} if old is not None and previous else {}
         made = {id(run[0]): (run, payload) for run, payload in packed if run and all(e.stamp for e in run)}
         fresh: list[FileEntry] = []
@@ -270,41 +317,138 @@ def stage_entries(folder: Path, entries: Sequence[FileEntry], previous: Cache | 
         while at < len(entries):
             block = starts.get(id(entries[at]))
             if block is not None and _same(entries, at, block.entries):
-                _write_block(handle, fresh)
-                handle.write(os.pread(old.fileno(), block.size, block.offset))  # type: ignore[union-attr]
+                staged.block(fresh)
+                frame = os.pread(old.fileno(), block.size, block.offset)  # type: ignore[union-attr]
+                staged.frame(frame, block.entries[0].source, block.entries[-1].source)
                 at += len(block.entries)
                 continue
             run, payload = made.get(id(entries[at]), ((), b""))
             if run and _same(entries, at, run):
-                _write_block(handle, fresh)
-                _write_payload(handle, payload)
+                staged.block(fresh)
+                staged.payload(payload, run)
                 at += len(run)
                 continue
             if entries[at].stamp is not None:
                 fresh.append(entries[at])
                 if len(fresh) == _BLOCK:
-                    _write_block(handle, fresh)
+                    staged.block(fresh)
             at += 1
-        _write_block(handle, fresh)
-    return staged
+        staged.block(fresh)
+    return staged.done()
+
+
+class _Stager:
+    """Writes the frames of a staged file, keeping its index (``Staged.index``)."""
+
+    def __init__(self, path: Path, handle: BinaryIO) -> None:
+        self._path, self._handle = path, handle
+        self._index: list[tuple[int, str, str]] = []
+
+    def frame(self, frame: bytes, first: str, last: str) -> None:
+        """A whole frame (length, digest, pickle) as read from a cache file: entries ``first`` to ``last``."""
+        self._handle.write(frame)
+        self._index.append((len(frame), first, last))
+
+    def payload(self, payload: bytes, entries: Sequence[FileEntry]) -> None:
+        """``payload`` (``pack_block`` of ``entries``) framed."""
+        self.frame(_FRAME.pack(len(payload), _digest(payload)) + payload, entries[0].source, entries[-1].source)
+
+    def block(self, fresh: list[FileEntry]) -> None:
+        """Pickle ``fresh`` as one block, and empty it."""
+        if fresh:
+            self.payload(pack_block(fresh), fresh)
+            fresh.clear()
+
+    def done(self) -> Staged:
+        return Staged(self._path, tuple(self._index))
+
+
+@contextlib.contextmanager
+def _staging(folder: Path) -> Iterator[_Stager]:
+    """A fresh temp file in ``folder`` for staged blocks (the temp files of killed builds removed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mine = f".tmp-{os.getpid()}-"
+    for stale in folder.glob(".tmp-*"):  # left by a build that was killed
+        if not stale.name.startswith(mine):
+            stale.unlink(missing_ok=True)
+    path = folder / f"{mine}entries"
+    try:
+        with path.open("wb") as handle:
+            yield _Stager(path, handle)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def quick_blocks(
+    folder: Path, cache: Cache, snapshot: Snapshot, wanted: Sequence[str]
+) -> dict[int, tuple[FileEntry, ...]]:
+    """The entries of the blocks that hold the ``wanted`` paths, by the block's place in ``snapshot.blocks``.
+
+    ``cache`` was read with ``entries=False``: every block's frame is read
+    and its digest checked all the same, and the file must be the one that
+    was read, with exactly the blocks the snapshot lists (CacheError if not),
+    so that ``restage`` can copy the others as they are.
+    """
+    unpickler = _unpickler()
+    found: dict[int, tuple[FileEntry, ...]] = {}
+    with _same_file(folder, cache) as fd:
+        offset = cache.blocks_at
+        if os.fstat(fd).st_size != offset + sum(size for size, _, _ in snapshot.blocks):
+            raise CacheError(f"corrupt (its blocks are not the ones {SNAPSHOT} lists)")
+        for place, (size, first, last) in enumerate(snapshot.blocks):
+            frame = os.pread(fd, size, offset)
+            length, digest = _FRAME.unpack_from(frame) if len(frame) >= _FRAME.size else (-1, b"")
+            if len(frame) != size or length != size - _FRAME.size or _digest(frame[_FRAME.size:]) != digest:
+                raise CacheError(f"corrupt (the block at byte {offset} does not match its digest)")
+            if any(first <= path <= last for path in wanted):
+                try:
+                    entries = _checked(unpickler(io.BytesIO(frame[_FRAME.size:])).load(), "")
+                except Exception as exc:  # whatever a foreign pickle raises: never trusted
+                    raise CacheError(f"corrupt (the block at byte {offset}: {exc})") from exc
+                if (entries[0].source, entries[-1].source) != (first, last):
+                    raise CacheError(f"corrupt (the block at byte {offset} is not the one {SNAPSHOT} lists)")
+                found[place] = entries
+            offset += size
+    return found
+
+
+def restage(folder: Path, cache: Cache, snapshot: Snapshot, blocks: Mapping[int, tuple[FileEntry, ...]],
+            changed: Mapping[str, FileEntry]) -> Staged:
+    """Stage the blocks of ``cache``'s file with the ``changed`` entries in place.
+
+    ``blocks`` are the blocks that hold them (``quick_blocks``): pickled
+    again; the others are copied as their bytes.
+    """
+    with _staging(folder) as staged, _same_file(folder, cache) as fd:
+        offset = cache.blocks_at
+        for place, (size, first, last) in enumerate(snapshot.blocks):
+            entries = blocks.get(place)
+            if entries is None:
+                staged.frame(os.pread(fd, size, offset), first, last)
+            else:
+                staged.block([changed.get(e.source, e) for e in entries])
+            offset += size
+    return staged.done()
+
+
+@contextlib.contextmanager
+def _same_file(folder: Path, cache: Cache) -> Iterator[int]:
+    """The fd of ``cache``'s file, when it is still the file ``cache`` was read from (else CacheError)."""
+    try:
+        handle = (folder / FILE).open("rb")
+    except OSError as exc:
+        raise CacheError(f"cannot read: {exc.strerror or exc}") from exc
+    with handle:
+        if _identity(os.fstat(handle.fileno())) != cache.origin:
+            raise CacheError("replaced while this build read it")
+        yield handle.fileno()
 
 
 def _same(entries: Sequence[FileEntry], at: int, block: tuple[FileEntry, ...]) -> bool:
     """``entries[at:]`` starts with the very records of ``block``."""
     run = entries[at : at + len(block)]
     return len(run) == len(block) and all(map(operator.is_, run, block))
-
-
-def _write_block(handle: BinaryIO, fresh: list[FileEntry]) -> None:
-    """Pickle ``fresh`` as one block, and empty it."""
-    if fresh:
-        _write_payload(handle, pack_block(fresh))
-        fresh.clear()
-
-
-def _write_payload(handle: BinaryIO, payload: bytes) -> None:
-    handle.write(_FRAME.pack(len(payload), _digest(payload)))
-    handle.write(payload)
 
 
 def pack_block(entries: Sequence[FileEntry]) -> bytes:
@@ -335,37 +479,153 @@ def _old_file(path: Path, previous: Cache | None) -> Iterator[BinaryIO | None]:
 
 
 def save_cache(
-    folder: Path, config: Config, cache: Cache, previous: Cache | None = None, *, staged: Path | None = None
+    folder: Path, config: Config, cache: Cache, previous: Cache | None = None, *, staged: Staged | None = None,
+    snapshot: bytes | None = None, report: str | None = None,
 ) -> None:
-    """Write the cache atomically (a temp file, then rename).
+    """Write the cache atomically (a temp file, then rename), and the ``snapshot`` that goes with it.
 
     ``staged`` holds the entry blocks ``stage_entries`` wrote (then
     ``cache.entries`` is not looked at); without it they are written here.
+    ``snapshot`` is a ``pack_snapshot``, ``report`` the ``encode_report`` of
+    ``cache.report``, when the caller made them while feeds rendered. The
+    snapshot is put in place first, naming a token that only the new cache
+    file carries: whatever stops the build in between, a snapshot is never
+    used with a cache file it was not saved with.
     """
     if staged is None:
         staged = stage_entries(folder, tuple(cache.entries[s] for s in sorted(cache.entries)), previous)
     tmp = folder / f".tmp-{os.getpid()}-{FILE}"
     try:
+        token = _save_snapshot(folder, snapshot) if snapshot is not None else ""
+        if not token:
+            (folder / SNAPSHOT).unlink(missing_ok=True)
         with tmp.open("wb") as handle:
             handle.write(_dumps({"format": FORMAT, "version": VERSION, "layout": LAYOUT,
-                                 "key": config_key(config), "stamp": cache.stamp}).encode())
+                                 "key": config_key(config), "stamp": cache.stamp, "snapshot": token}).encode())
             outputs = {p: [o.fingerprint, o.size, o.mtime_ns] for p, o in sorted(cache.outputs.items())}
+            handle.write(f'{{"outputs":{_ENCODER.encode(outputs)},"slugs":{_ENCODER.encode(dict(cache.slugs))},'
+                         '"report":'.encode())
             # Megabytes at 100k files (every finding of the report): written a slice at a time, so
             # neither a newline appended nor the UTF-8 encoding copies all of it at once.
-            extra = _ENCODER.encode({"outputs": outputs, "slugs": dict(cache.slugs), "report": dict(cache.report)})
-            for start in range(0, len(extra), _SLICE):
-                handle.write(extra[start : start + _SLICE].encode())
-            del extra
-            handle.write(b"\n")
-            with staged.open("rb") as blocks:
+            text = encode_report(cache.report) if report is None else report
+            for start in range(0, len(text), _SLICE):
+                handle.write(text[start : start + _SLICE].encode())
+            del text
+            handle.write(b"}\n")
+            with staged.path.open("rb") as blocks:
                 while chunk := blocks.read(1 << 20):
                     handle.write(chunk)
         os.replace(tmp, folder / FILE)
         for old in _OLD_FILES:
             (folder / old).unlink(missing_ok=True)
     finally:
-        staged.unlink(missing_ok=True)
+        staged.path.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
+
+
+def encode_report(report: Mapping[str, Any]) -> str:
+    """``report`` as the cache file holds it (JSON)."""
+    return _ENCODER.encode(dict(report))
+
+
+def pack_snapshot(snapshot: Snapshot) -> bytes:
+    """``snapshot`` (its ``blocks`` those of the cache file it goes with) as ``save_cache`` writes it."""
+    import pickle  # only a build that saves its plan needs it
+
+    return pickle.dumps((
+        "\0".join(snapshot.sources), snapshot.numbers.tobytes(),
+        tuple((w.family, w.name, w.path, w.title, w.length, w.items) for w in snapshot.windows),
+        tuple(snapshot.articles[s] for s in sorted(snapshot.articles)), snapshot.newest_rest,
+        tuple(sorted(snapshot.shared)), snapshot.blocks,
+    ), protocol=5)
+
+
+def _save_snapshot(folder: Path, payload: bytes) -> str:
+    """Write a ``pack_snapshot`` atomically; the token that names it."""
+    token = os.urandom(12).hex()
+    tmp = folder / f".tmp-{os.getpid()}-{SNAPSHOT}"
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(_dumps({"format": SNAPSHOT_FORMAT, "version": VERSION, "layout": LAYOUT,
+                                 "token": token}).encode())
+            handle.write(_FRAME.pack(len(payload), _digest(payload)))
+            handle.write(payload)
+        os.replace(tmp, folder / SNAPSHOT)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return token
+
+
+def load_snapshot(folder: Path, cache: Cache) -> Snapshot | None:
+    """The snapshot saved with ``cache`` (read with ``entries=False``), with the index of its blocks.
+
+    None when there is none, or when it was saved with another cache file
+    (a build stopped between the two renames). Raises CacheError for a file
+    that is not a snapshot of this version, or whose contents are not what
+    this version writes.
+    """
+    if not cache.token:
+        return None
+    try:
+        handle = (folder / SNAPSHOT).open("rb")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CacheError(f"cannot read {SNAPSHOT}: {exc.strerror or exc}") from exc
+    with handle:
+        try:
+            header = json.loads(handle.readline())
+            if not isinstance(header, dict) or header.get("format") != SNAPSHOT_FORMAT:
+                raise CacheError(f"{SNAPSHOT} is not a feeds snapshot")
+            if header.get("version") != VERSION or header.get("layout") != LAYOUT:
+                raise CacheError(f"{SNAPSHOT} of format {header.get('version')!r}, expected {VERSION}")
+            if header.get("token") != cache.token:
+                return None
+            length, digest = _FRAME.unpack(handle.read(_FRAME.size))
+            payload = handle.read(length + 1)
+            if len(payload) != length or _digest(payload) != digest:
+                raise ValueError(f"{SNAPSHOT} does not match its digest")
+            return _snapshot(_unpickler()(io.BytesIO(payload)).load())
+        except CacheError:
+            raise
+        except Exception as exc:  # whatever a foreign pickle raises: never trusted
+            raise CacheError(f"corrupt {SNAPSHOT} ({exc})") from exc
+
+
+def _snapshot(value: Any) -> Snapshot:
+    """A snapshot's payload, checked to be exactly what ``_save_snapshot`` writes."""
+    joined, numbers, windows, articles, newest_rest, shared, blocks = value
+    sources = tuple(_str(joined).split("\0")) if joined else ()
+    counts = array.array("q")
+    counts.frombytes(numbers if type(numbers) is bytes else b"\0")  # bytes of another length: refused below
+    if len(counts) != 2 * len(sources) or len(set(sources)) != len(sources):
+        raise ValueError("paths and stamps that do not match")
+    by_source = {a.source if type(a) is Article else "": a for a in _tuple(articles)}
+    if len(by_source) != len(articles) or any(_misshapen(a, s) for s, a in by_source.items()):
+        raise TypeError("a record that is not an article without body")
+    kept = tuple(Window(_str(f), _str(n), _str(p), _str(t), _int(length), _str_tuple(items))
+                 for f, n, p, t, length, items in _tuple(windows))
+    if any(s not in by_source for w in kept for s in w.items):
+        raise ValueError("a feed item without its record")
+    index = tuple((_int(size), _str(first), _str(last)) for size, first, last in _tuple(blocks))
+    return Snapshot(sources, counts, kept, by_source, _utc_or_none(newest_rest),
+                    frozenset(_utc_or_none(d) for d in _tuple(shared)), index)
+
+
+def _tuple(value: Any) -> tuple[Any, ...]:
+    if type(value) is not tuple:
+        raise TypeError(f"expected a tuple, got {type(value).__name__}")
+    return value
+
+
+def _str_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(map(_str, _tuple(value)))
+
+
+def _utc_or_none(value: Any) -> Any:
+    if value is not None and (type(value) is not datetime or value.tzinfo is not UTC):
+        raise TypeError("a time that is not UTC")
+    return value
 
 
 def _identity(info: os.stat_result) -> tuple[int, int, int]:

@@ -24,8 +24,13 @@ FOLDERS = ((ALL_FOLDER, "all"), (CATEGORY_FOLDER, "category"), ("标签", "tag")
 
 def render_opml(specs: Sequence[FeedSpec], config: Config) -> bytes:
     """The same bytes for the same feeds: the only date is the newest item's."""
+    return opml_document(specs, config, newest_item(specs))
+
+
+def opml_document(specs: Sequence[FeedSpec], config: Config, newest: datetime | None) -> bytes:
+    """``render_opml``, given the newest item's time (``newest_item``): for histories kept in part."""
     root = ET.Element("opml", version="2.0")
-    _head(ET.SubElement(root, "head"), specs, config)
+    _head(ET.SubElement(root, "head"), newest, config)
     body = ET.SubElement(root, "body")
     for label, family in FOLDERS:
         members = [s for s in specs if s.family == family]
@@ -38,9 +43,8 @@ def render_opml(specs: Sequence[FeedSpec], config: Config) -> bytes:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{text}\n'.encode()
 
 
-def _head(head: ET.Element, specs: Sequence[FeedSpec], config: Config) -> None:
+def _head(head: ET.Element, newest: datetime | None, config: Config) -> None:
     ET.SubElement(head, "title").text = f"{config.title} · 订阅"
-    newest = newest_item(specs)
     if newest is not None:
         ET.SubElement(head, "dateModified").text = format_datetime(newest.astimezone(UTC), usegmt=True)
     if config.author:

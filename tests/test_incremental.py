@@ -74,7 +74,7 @@ def test_cached_builds_equal_full_builds_through_edits(site: Config, tmp_path: P
     for i, step in enumerate(steps):
         step()
         report = build(site, jobs=jobs)
-        assert report.load is not None and report.load.parsed <= 1, i
+        assert report.parsed <= 1, i
         assert published_files(site.output, compressed=True) == full_build_of(site, tmp_path, f"full{i}"), i
 
 
@@ -140,7 +140,7 @@ def test_one_edit_parses_one_file_and_rewrites_only_its_feeds(site: Config) -> N
     first = build(site)
     edit(site.content / "003_ef7f17c36a214753.txt", "title:", "title: 【更新】")  # 股市 only
     report = build(site)
-    assert report.load is not None and report.load.parsed == 1
+    assert report.parsed == 1
     written = {p for p in report.write.written if not p.endswith((".gz", ".br"))}
     assert written == {f"{path}.{fmt}" for path in ("all", "category/gu-shi") for fmt in FORMATS}
     assert "feeds: 18 files read, 17 published" in report.summary()
@@ -151,7 +151,7 @@ def test_nothing_changed_reports_the_same_lines(site: Config) -> None:
     (site.content / "bad.md").write_text("---\ntitle: t\ndate: nope\n---\n", encoding="utf-8")
     first = build(site)
     again = build(site)
-    assert again.load is None
+    assert again.mode == "kept"
     assert again.findings == first.findings
     assert again.counts == first.counts
     files = len(first.write.written) // (1 + len(COMPRESSORS))
@@ -184,7 +184,7 @@ def test_corrupt_or_foreign_cache_is_discarded_with_a_notice(
     report = build(site)
     assert len(report.notices) == 1
     assert report.notices[0].startswith(f"{cache_folder(site)}: warning: cache discarded: ")
-    assert report.load is not None and report.load.parsed == 18
+    assert report.parsed == 18
     assert published_files(site.output, compressed=True) == full_build_of(site, tmp_path, "full")
 
 
@@ -220,7 +220,7 @@ def test_a_corrupt_block_is_not_trusted(site: Config) -> None:
     os.utime(site.content / "000_651e3118f59f4f36.txt")  # force the slow path
     report = build(site)
     assert report.notices and "cache discarded" in report.notices[0] and "digest" in report.notices[0]
-    assert report.load is not None and report.load.parsed == 18
+    assert report.parsed == 18
 
 
 def test_a_cut_cache_is_not_trusted(site: Config) -> None:
@@ -230,7 +230,7 @@ def test_a_cut_cache_is_not_trusted(site: Config) -> None:
     os.utime(site.content / "000_651e3118f59f4f36.txt")
     report = build(site)
     assert report.notices and "cache discarded" in report.notices[0]
-    assert report.load is not None and report.load.parsed == 18
+    assert report.parsed == 18
 
 
 def test_another_config_ignores_the_cache(site: Config) -> None:
@@ -238,7 +238,7 @@ def test_another_config_ignores_the_cache(site: Config) -> None:
     other = make_config(site.content, site.output, title="另一个站")
     report = build(other)
     assert report.notices == ()
-    assert report.load is not None and report.load.parsed == 18
+    assert report.parsed == 18
     assert "另一个站" in (site.output / "all.rss").read_text(encoding="utf-8")
 
 
@@ -284,13 +284,13 @@ def test_worker_processes_write_the_same_bytes_as_one_process(
 def pickled_sources(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The paths of the entries the next cache save pickles afresh (the others are copied)."""
     pickled: list[str] = []
-    real = cache_module._write_block
+    real = cache_module.pack_block
 
-    def spy(handle: Any, fresh: list[FileEntry]) -> None:
-        pickled.extend(e.source for e in fresh)
-        real(handle, fresh)
+    def spy(entries: list[FileEntry]) -> bytes:
+        pickled.extend(e.source for e in entries)
+        return real(entries)
 
-    monkeypatch.setattr(cache_module, "_write_block", spy)
+    monkeypatch.setattr(cache_module, "pack_block", spy)
     return pickled
 
 
@@ -373,7 +373,7 @@ def test_copied_blocks_survive_edits_removals_and_additions(
         (site.content / name).write_text(text, encoding="utf-8")
     pickled = pickled_sources(monkeypatch)
     report = build(site)
-    assert report.load is not None and report.load.parsed == 3
+    assert report.parsed == 3
     assert "0000-first.md" in pickled and "zzz-last.md" in pickled and names[4] in pickled
     assert len(pickled) < 18  # some blocks were copied
     monkeypatch.undo()
@@ -392,7 +392,7 @@ def test_relative_and_absolute_folders_share_the_cache(site: Config, monkeypatch
     relative = make_config(Path(site.content.name), Path(site.output.name))
     assert build(relative).load is not None
     again = build(make_config(site.content.resolve(), site.output.resolve()))
-    assert again.load is None and again.write.written == ()  # the no-change path: nothing read
+    assert again.mode == "kept" and again.write.written == ()  # the no-change path: nothing read
 
 
 def test_a_path_twice_discards_the_cache(site: Config, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -403,8 +403,13 @@ def test_a_path_twice_discards_the_cache(site: Config, monkeypatch: pytest.Monke
     write_blocks(path, head, [blocks[0], *blocks])  # the first block twice, digests and all correct
     os.utime(site.content / "000_651e3118f59f4f36.txt")  # past the no-change path
     report = build(site)
-    assert report.notices and "twice" in report.notices[0]
-    assert report.load is not None and report.load.parsed == 18
+    assert report.notices and "its blocks are not the ones snapshot.bin lists" in report.notices[0]
+    assert report.parsed == 18
+    write_blocks(path, read_blocks(path)[0], [blocks[0], *blocks])  # again, read by the full path:
+    (site.content / "added.md").write_text("---\ntitle: t\ndate: 2021-09-01\n---\n<p>t</p>\n", encoding="utf-8")
+    report = build(site)
+    assert report.notices and "twice" in report.notices[0].split("cache discarded:")[1]
+    assert report.parsed == 19
 
 
 class _Evil:
@@ -454,7 +459,7 @@ def test_entries_of_the_wrong_shape_discard_the_cache(
     monkeypatch.chdir(site.output)
     report = build(site)
     assert report.notices and "cache discarded" in report.notices[0]
-    assert report.load is not None and report.load.parsed == 18
+    assert report.parsed == 18
     assert not (site.output / "pwned").exists()
 
 
@@ -523,9 +528,9 @@ def test_nothing_changed_replays_findings_with_future_dates_against_the_clock(si
     assert [f.code for f in first.findings if f.file == "010a-later.md"] == ["future-date", "missing-author",
                                                                        "missing-categories"]
     again = build(site, now=before)
-    assert again.load is None and again.findings == first.findings  # the same lines, in the same order
+    assert again.mode == "kept" and again.findings == first.findings  # the same lines, in the same order
     later = build(site, now=after)
-    assert later.load is None
+    assert later.mode == "kept"
     assert [f for f in later.findings if f.code != "future-date"] == list(later.findings)
     assert list(later.findings) == [f for f in first.findings if f.code != "future-date"]
 

@@ -1,0 +1,319 @@
+"""Rebuilds from the last plan (feeds.quick): taken only when no article moves, and never a byte apart."""
+
+from __future__ import annotations
+
+import array
+import os
+import random
+import shutil
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from feeds import quick
+from feeds.build import BuildReport, build, cache_folder
+from feeds.cache import FILE, SNAPSHOT, Snapshot, load_cache, load_snapshot
+from feeds.config import Config
+from feeds.loader import FileEntry, Stamp
+from feeds.models import Article, Author, Finding
+
+from .conftest import SEEDS, make_config
+from .test_build import published_files
+
+CATEGORIES = ("金融", "股市", "债券", "基金", "宏观")
+TAGS = ("央行", "利率", "新能源", "芯片")
+AUTHORS = ("中证网", "新华社", "本报记者")
+SHARED_DATE = "2021-07-01 09:30:00"  # two articles have it: a title edit there may bring a duplicate-title warning
+
+
+def article_text(rng: random.Random, serial: int, *, date: str | None = None) -> str:
+    """Front matter of every kind the plan and the report depend on, and some they do not."""
+    day = f"2021-0{rng.randint(1, 9)}-{rng.randint(10, 28)}"
+    lines = [f"title: '第{serial}篇：{rng.choice(TAGS)}消息'",
+             f"date: {date or f'{day} {rng.randint(10, 23)}:{serial % 60:02d}:00'}",
+             f"categories: [{', '.join(rng.sample(CATEGORIES, rng.randint(0, 2)))}]",
+             f"tags: [{', '.join(rng.sample(TAGS, rng.randint(0, 2)))}]"]
+    if rng.random() < 0.8:
+        lines.append(f"author: {rng.choice(AUTHORS)}")
+    if rng.random() < 0.3:
+        lines.append(f"updated: 2021-10-{rng.randint(10, 28)} 08:00:00")
+    if rng.random() < 0.2:
+        lines.append(f"id: 'urn:news:{rng.randint(1, 4)}'")  # some ids repeat: only the newest is in the feeds
+    if rng.random() < 0.1:
+        lines.append("draft: true")
+    if rng.random() < 0.3:
+        lines.append(f"headimg: 'https://img.example.com/{serial}.jpg'")
+    body = "".join(f"<p>\u3000\u3000第{serial}篇的第{n}段。</p>\n" for n in range(rng.randint(1, 3)))
+    return "---\n" + "\n".join(lines) + "\n---\n" + body
+
+
+def make_site(tmp_path: Path, seed: int, **overrides: object) -> Config:
+    rng = random.Random(seed)
+    content = tmp_path / "content"
+    shutil.copytree(SEEDS, content)
+    for serial in range(24):
+        date = SHARED_DATE if serial in (3, 4) else None
+        (content / f"a{serial:02d}.md").write_text(article_text(rng, serial, date=date), encoding="utf-8")
+    settings: dict[str, object] = {"items": 4, "families": ("category", "tag", "author")}
+    return make_config(content, tmp_path / "public", **{**settings, **overrides})
+
+
+def same_as_a_full_build(site: Config, report: BuildReport, tmp_path: Path, name: str) -> None:
+    fresh = make_config(site.content, tmp_path / name, items=site.items, families=site.families,
+                        archive_size=site.archive_size)
+    full = build(fresh, use_cache=False)
+    assert published_files(site.output, compressed=True) == published_files(fresh.output, compressed=True), name
+    assert report.counts == full.counts, name
+    assert report.findings == full.findings, name
+
+
+def replace_line(path: Path, key: str, line: str | None) -> None:
+    """Set (or drop, ``line`` None) the front matter line of ``key``."""
+    text = path.read_text(encoding="utf-8")
+    start = text.index("---\n") + 4  # the seeds have a blank line first
+    end = text.index("\n---\n", start)
+    kept = [x for x in text[start:end].split("\n") if not x.startswith(f"{key}:")]
+    path.write_text(text[:start] + "\n".join(kept + ([line] if line else [])) + text[end:], encoding="utf-8")
+
+
+def edit_body(path: Path, serial: int) -> None:
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + f"<p>补充{serial}。</p>\n", encoding="utf-8")
+
+
+Edit = Callable[[random.Random, Path, int], None]
+# Edits that move no article: the quick path. (A title edit only where no other article has the date.)
+KEEP: dict[str, Edit] = {
+    "body": lambda rng, path, n: edit_body(path, n),
+    "title": lambda rng, path, n: replace_line(path, "title", f"title: '改过的标题{n}'"),
+    "image": lambda rng, path, n: replace_line(path, "headimg", f"headimg: 'https://img.example.com/new{n}.png'"),
+    "summary": lambda rng, path, n: replace_line(path, "description", f"description: '摘要{n}'"),
+    "touch": lambda rng, path, n: os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9)),
+}
+# Edits that may move an article or change what is reported: the full path.
+MOVE: dict[str, Edit] = {
+    "date": lambda rng, path, n: replace_line(path, "date", f"date: 2021-11-{rng.randint(10, 28)} 12:00:00"),
+    "category": lambda rng, path, n: replace_line(path, "categories",
+                                                  f"categories: [{rng.choice(CATEGORIES)}, 新栏目{n % 3}]"),
+    "tag": lambda rng, path, n: replace_line(path, "tags", f"tags: [{rng.choice(TAGS)}, 新标签]"),
+    "author": lambda rng, path, n: replace_line(path, "author", f"author: 作者{n}"),
+    "draft": lambda rng, path, n: replace_line(path, "draft", None if "draft: true" in path.read_text(encoding="utf-8")
+                                                 else "draft: true"),
+    "id": lambda rng, path, n: replace_line(path, "id", rng.choice(
+        [line for k in range(1, 5) if (line := f"id: 'urn:news:{k}'") not in path.read_text(encoding="utf-8")])),
+    "broken": lambda rng, path, n: replace_line(path, "date", "date: 不是日期"),
+    "removed": lambda rng, path, n: path.unlink(),
+    "added": lambda rng, path, n: (path.parent / f"new{n}.md").write_text(article_text(rng, 100 + n), encoding="utf-8"),
+}
+# Depends on whether the article is on some feed's first page (quick) or not (full: it could date the OPML).
+EITHER: dict[str, Edit] = {
+    "updated": lambda rng, path, n: replace_line(path, "updated", f"updated: 2021-12-{rng.randint(10, 28)} 08:00:00"),
+}
+
+
+@pytest.mark.parametrize(("seed", "jobs"), [(1, 1), (2, 2), (3, 1)])
+def test_rebuilds_equal_full_builds_through_random_edits(tmp_path: Path, seed: int, jobs: int) -> None:
+    site = make_site(tmp_path, seed)
+    same_as_a_full_build(site, build(site, jobs=jobs), tmp_path, "first")
+    rng = random.Random(seed)
+    kinds = {**{k: "quick" for k in KEEP}, **{k: "full" for k in MOVE}, **{k: "" for k in EITHER}}
+    edits = {**KEEP, **MOVE, **EITHER}
+    modes = []
+    for step in range(28):
+        kind = rng.choice(sorted(kinds))
+        files = sorted(p for p in site.content.iterdir() if p.is_file())
+        path = rng.choice(files)
+        valid = "不是日期" not in path.read_text(encoding="utf-8")
+        edits[kind](rng, path, step)
+        report = build(site, jobs=jobs)
+        same_as_a_full_build(site, report, tmp_path, f"step{step}-{kind}")
+        modes.append(report.mode)
+        if kinds[kind] == "quick" and valid and not (kind == "title" and SHARED_DATE in path.read_text("utf-8")):
+            assert report.mode == "quick", (step, kind, path.name)
+        if kinds[kind] == "full":
+            assert report.mode == "full", (step, kind, path.name)
+    assert "quick" in modes and "full" in modes
+
+
+def test_an_edit_of_a_shown_article_rewrites_its_feeds_only(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 5)
+    build(site)
+    windows = snapshot_of(site).windows
+    source = windows[0].items[0]  # the newest article
+    edit_body(site.content / source, 1)
+    report = build(site)
+    assert report.mode == "quick" and report.parsed == 1
+    written = {p for p in report.write.written if not p.endswith((".gz", ".br"))}
+    assert written == {f"{w.path}.{fmt}" for w in windows if source in w.items for fmt in site.formats}
+    assert len(written) >= 6  # all articles, and at least one category, tag or author
+    assert report.summary().startswith("feeds: 42 files read")
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
+def test_an_edit_of_an_article_on_no_first_page_writes_nothing(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 6)
+    build(site)
+    snapshot = snapshot_of(site)
+    hidden = next(p for p in sorted(site.content.iterdir()) if p.name not in snapshot.articles
+                  and "draft: true" not in p.read_text(encoding="utf-8") and "不是日期" not in p.read_text("utf-8"))
+    edit_body(hidden, 1)
+    report = build(site)
+    assert report.mode == "quick" and report.write.written == ()
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
+def snapshot_of(site: Config) -> Snapshot:
+    head = load_cache(cache_folder(site), site, entries=False)
+    assert head is not None
+    snapshot = load_snapshot(cache_folder(site), head)
+    assert snapshot is not None
+    return snapshot
+
+
+def test_a_title_edit_where_another_article_has_the_date_takes_the_full_path(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 7)
+    build(site)
+    other = (site.content / "a03.md").read_text(encoding="utf-8").split("title: ")[1].split("\n")[0]
+    replace_line(site.content / "a04.md", "title", f"title: {other}")  # the same title and date as a03.md
+    report = build(site)
+    assert report.mode == "full"
+    assert any(f.code == "duplicate-title" and f.file == "a04.md" for f in report.findings)
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not json\n", b'{"format": "feeds-snapshot", "version": 999}\n'])
+def test_a_corrupt_snapshot_is_discarded_with_a_notice(tmp_path: Path, garbage: bytes) -> None:
+    site = make_site(tmp_path, 8)
+    build(site)
+    (cache_folder(site) / SNAPSHOT).write_bytes(garbage)
+    edit_body(site.content / "a01.md", 1)
+    report = build(site)
+    assert report.mode == "full" and report.parsed == 42
+    assert len(report.notices) == 1 and "cache discarded" in report.notices[0]
+    same_as_a_full_build(site, report, tmp_path, "full")
+    edit_body(site.content / "a01.md", 2)
+    assert build(site).mode == "quick"  # the full build saved a good one
+
+
+def test_a_snapshot_whose_payload_does_not_match_its_digest_is_not_trusted(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 9)
+    build(site)
+    path = cache_folder(site) / SNAPSHOT
+    data = bytearray(path.read_bytes())
+    data[-30] ^= 0x01
+    path.write_bytes(bytes(data))
+    edit_body(site.content / "a01.md", 1)
+    report = build(site)
+    assert report.mode == "full" and "digest" in report.notices[0].split("cache discarded:")[1]
+
+
+def test_a_snapshot_of_another_cache_file_is_not_used(tmp_path: Path) -> None:
+    """A build stopped between putting the snapshot and the cache file in place leaves a snapshot of no use."""
+    site = make_site(tmp_path, 10)
+    build(site)
+    stale = (cache_folder(site) / SNAPSHOT).read_bytes()
+    edit_body(site.content / "a01.md", 1)
+    assert build(site).mode == "quick"
+    (cache_folder(site) / SNAPSHOT).write_bytes(stale)  # its token names the cache file before
+    edit_body(site.content / "a01.md", 2)
+    report = build(site)
+    assert report.mode == "full" and report.notices == ()
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
+def test_no_snapshot_is_a_full_build_without_notice(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 11)
+    build(site)
+    (cache_folder(site) / SNAPSHOT).unlink()
+    edit_body(site.content / "a01.md", 1)
+    report = build(site)
+    assert report.mode == "full" and report.notices == () and report.parsed == 1
+
+
+def test_a_cache_file_changed_since_its_snapshot_is_not_trusted(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 12)
+    build(site)
+    path = cache_folder(site) / FILE
+    path.write_bytes(path.read_bytes() + b"\0" * 20)  # the blocks the snapshot lists, and more
+    edit_body(site.content / "a01.md", 1)
+    report = build(site)
+    assert report.mode == "full" and report.parsed == 42 and "cache discarded" in report.notices[0]
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
+def test_archives_take_the_full_path_and_save_no_snapshot(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 13, archive_size=5)
+    build(site)
+    assert not (cache_folder(site) / SNAPSHOT).exists()
+    edit_body(site.content / "a01.md", 1)
+    report = build(site)
+    assert report.mode == "full" and report.parsed == 1
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
+def test_strict_builds_take_the_full_path(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 14)
+    build(site)
+    edit_body(site.content / "a01.md", 1)
+    assert build(site, strict=True).mode == "full"
+
+
+def stamped(source: str, size: int, article: Article | None) -> FileEntry:
+    return FileEntry(source, Stamp(size, 1), article, article.warnings if article else ())
+
+
+def test_changed_files_finds_the_stamps_that_differ_and_refuses_other_changes() -> None:
+    sources = tuple(f"{n:04d}.md" for n in range(1500))  # more than one run of numbers
+    numbers = array.array("q", [n for k in range(1500) for n in (k, 7)])
+    snapshot = Snapshot(sources, numbers, (), {}, None, frozenset())
+    scanned = [(s, s, Stamp(k, 7)) for k, s in enumerate(sources)]
+    assert quick.changed_files(snapshot, scanned, numbers) == []
+    moved = array.array("q", numbers)
+    moved[2 * 3 + 1], moved[2 * 700] = 8, 9  # an mtime, a size
+    assert quick.changed_files(snapshot, scanned, moved) == [3, 700]
+    lost = array.array("q", numbers)
+    lost[2 * 5], lost[2 * 5 + 1] = -1, -1  # no stamp now
+    assert quick.changed_files(snapshot, scanned, lost) is None
+    many = array.array("q", [n + 1 for n in numbers])
+    assert quick.changed_files(snapshot, scanned, many) is None  # more than MOST
+    renamed = [*scanned[:-1], ("zzzz.md", "zzzz.md", Stamp(1499, 7))]
+    assert quick.changed_files(snapshot, renamed, numbers) is None
+    assert quick.changed_files(snapshot, scanned[:-1], numbers[:-2]) is None
+
+
+WHEN = datetime(2021, 7, 10, 13, 41, tzinfo=UTC)
+BASE = Article("a.md", "标题", WHEN, None, None, None, categories=("金融",), author=Author("中证网"))
+
+
+@pytest.mark.parametrize(("change", "shown", "keeps"), [
+    ({"title": "新标题"}, False, True),
+    ({"summary": "摘要", "image": "https://img.example.com/1.jpg", "permalink": "https://x.example.com/a"},
+     False, True),
+    ({"updated": datetime(2021, 8, 1, tzinfo=UTC)}, True, True),
+    ({"updated": datetime(2021, 8, 1, tzinfo=UTC)}, False, False),  # could be the OPML file's date
+    ({"published": datetime(2021, 7, 11, tzinfo=UTC)}, True, False),
+    ({"categories": ("股市",)}, True, False),
+    ({"tags": ("央行",)}, True, False),
+    ({"author": Author("新华社")}, True, False),
+    ({"author": None}, True, False),
+    ({"given_id": "urn:x"}, True, False),
+    ({"draft": True}, True, False),
+])
+def test_keeps_place(change: dict[str, object], shown: bool, keeps: bool) -> None:
+    old, new = stamped("a.md", 1, BASE), stamped("a.md", 2, replace(BASE, **change))  # type: ignore[arg-type]
+    assert quick.keeps_place(old, new, shown=shown, shared=frozenset()) is keeps
+
+
+def test_keeps_place_refuses_new_findings_errors_and_titles_on_a_shared_date() -> None:
+    old = stamped("a.md", 1, BASE)
+    retitled = stamped("a.md", 2, replace(BASE, title="新标题"))
+    assert not quick.keeps_place(old, retitled, shown=True, shared=frozenset({WHEN}))
+    assert quick.keeps_place(old, retitled, shown=True, shared=frozenset({datetime(2020, 1, 1, tzinfo=UTC)}))
+    broken = FileEntry("a.md", Stamp(2, 2), None, ())
+    assert not quick.keeps_place(old, broken, shown=True, shared=frozenset())
+    assert not quick.keeps_place(broken, old, shown=True, shared=frozenset())
+    warned = replace(stamped("a.md", 2, BASE), findings=(Finding("a.md", "warning", "odd-hour", "date: …"),))
+    assert not quick.keeps_place(old, warned, shown=True, shared=frozenset())
