@@ -177,10 +177,9 @@ def build(
                 side["snapshot"] = pack_snapshot(replace(snapshot, blocks=staged.index))
             side["text"] = encode_report(side["report"])
 
-        stamps = {e.source: e.stamp for e in load.entries}
+        prints = _fingerprints(specs, {e.source: e.stamp for e in load.entries}, config, cache.outputs if cache else {})
         try:
-            written, outputs = _render_and_write(specs, stamps, config, cache.outputs if cache else {}, jobs,
-                                                 meanwhile, workers, newest_item(specs))
+            written, outputs = _render_and_write(specs, prints, config, jobs, meanwhile, workers, newest_item(specs))
         except BaseException:
             if "staged" in side:
                 side["staged"].path.unlink(missing_ok=True)
@@ -218,13 +217,16 @@ def _quick(
     if len(old) != len(wanted):
         raise CacheError(f"corrupt (a file {SNAPSHOT} lists has no entry)")
     _import_planners()
+    # What to render: the same feeds as before, so the same fingerprints (made of paths and stamps) whatever
+    # the edited records hold. Found while the workers parse them.
+    stamps = {source: st for source, _, st in scanned}
+    prints = _fingerprints(quick.specs_of(snapshot, snapshot.articles), stamps, config, head.outputs)
     changed = {e.source: e for e in parsed()}
     shown, shared = snapshot.articles, snapshot.shared
     if not all(quick.keeps_place(old[s], e, shown=s in shown, shared=shared) for s, e in changed.items()):
         return None
     articles = {**shown, **{s: e.article for s, e in changed.items() if s in shown and e.article is not None}}
     specs = quick.specs_of(snapshot, articles)
-    stamps = {source: st for source, _, st in scanned}
     side: dict[str, Any] = {}
 
     def meanwhile() -> None:
@@ -233,7 +235,7 @@ def _quick(
         side["snapshot"], side["text"] = pack_snapshot(kept), encode_report(head.report)
 
     try:
-        written, outputs = _render_and_write(specs, stamps, config, head.outputs, jobs, meanwhile, workers,
+        written, outputs = _render_and_write(specs, prints, config, jobs, meanwhile, workers,
                                              quick.newest(snapshot, articles))
     except BaseException:
         if "staged" in side:
@@ -348,14 +350,28 @@ def _report_json(load: LoadResult, findings: list[Finding], now: datetime) -> di
     }
 
 
-def _render_and_write(
+def _fingerprints(
     specs: Sequence[FeedSpec], stamps: Mapping[str, Stamp | None], config: Config, old: Mapping[str, Output],
+) -> tuple[dict[str, str], set[str]]:
+    """The fingerprint of every feed file of ``specs``, and the files still as ``old`` recorded them.
+
+    ``stamps`` are the items' files' stamps; ``old`` what the last build wrote.
+    """
+    from feeds.site import feed_views
+
+    key = config_key(config)  # once: a repr and a hash of the whole config
+    prints = {path: _fingerprint(config, key, path, view, stamps) for path, view in feed_views(specs, config).items()}
+    return prints, {p for p, fp in prints.items() if _still_valid(old, p, fp, config.output)}
+
+
+def _render_and_write(
+    specs: Sequence[FeedSpec], found: tuple[dict[str, str], set[str]], config: Config,
     jobs: int, meanwhile: Callable[[], None], workers: Workers | None, newest: datetime | None,
 ) -> tuple[WriteReport, dict[str, Output]]:
     """Render the feeds of ``specs`` whose fingerprint changed (and the index pages); write what differs.
 
-    ``stamps`` are the items' files' stamps; ``old`` what the last build
-    wrote; ``newest`` the newest item's time (``feeds.opml.newest_item``).
+    ``found`` is what ``_fingerprints`` found; ``newest`` the newest item's
+    time (``feeds.opml.newest_item``).
     """
     from feeds.fanout import render_items  # renderers: not for a build with nothing to render
     from feeds.index import render_index
@@ -363,9 +379,7 @@ def _render_and_write(
     from feeds.site import INDEX, OPML, feed_views
 
     views = feed_views(specs, config)
-    key = config_key(config)  # once: a repr and a hash of the whole config
-    prints = {path: _fingerprint(config, key, path, view, stamps) for path, view in views.items()}
-    fresh = {p for p, fp in prints.items() if _still_valid(old, p, fp, config.output)}
+    prints, fresh = found
     todo = sorted(set(prints) - fresh)
     paths = {p for path in (*todo, INDEX, OPML) for p in with_copies(path)}
     pages: list[tuple[str, bytes]] = []

@@ -26,12 +26,20 @@ Item = tuple[str, bytes]
 _POOL_FROM = 2  # feeds to render before worker processes pay off (a fork costs ~20 ms)
 
 
-def tasks(views: Mapping[str, FeedView], paths: Sequence[str]) -> list[Task]:
-    """``paths`` grouped by the feed they show, in path order."""
+def tasks(views: Mapping[str, FeedView], paths: Sequence[str], spread: int = 1) -> list[Task]:
+    """``paths`` grouped by the feed they show, in path order.
+
+    For ``spread`` workers, when the feeds do not come out even, the last
+    one is split into its documents: a rebuild that renders one feed (or
+    three) on two workers no longer leaves one of them idle at the end.
+    """
     groups: dict[str, list[str]] = {}
     for path in sorted(paths):
         groups.setdefault(views[path].spec.path, []).append(path)
-    return [tuple(group) for group in groups.values()]
+    todo = [tuple(group) for group in groups.values()]
+    if spread > 1 and len(todo) % spread:
+        todo[-1:] = [(path,) for path in todo[-1]]
+    return todo
 
 
 def render_items(views: Mapping[str, FeedView], paths: Sequence[str], config: Config, jobs: int,
@@ -46,7 +54,7 @@ def render_items(views: Mapping[str, FeedView], paths: Sequence[str], config: Co
     called once: in a thread of this process while workers render (this one
     would only wait), else before rendering here.
     """
-    todo = tasks(views, paths)
+    todo = tasks(views, paths, workers.jobs if workers is not None else jobs)
     if workers is not None and todo:
         yield from _on_workers(todo, views, workers, meanwhile)
     elif jobs <= 1 or len(todo) < _POOL_FROM:

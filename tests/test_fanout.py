@@ -37,3 +37,26 @@ def test_import_renderers_leaves_nothing_for_the_first_render_to_import(tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_tasks_split_the_last_feed_when_the_feeds_do_not_come_out_even(tmp_path: Path) -> None:
+    """One task per feed (its items prepared once for every format), but no worker left idle at the end."""
+    from feeds.fanout import tasks
+    from feeds.loader import load_articles
+    from feeds.plan import plan_feeds
+    from feeds.site import feed_views
+
+    from .conftest import make_config
+
+    config = make_config(SEEDS, tmp_path / "out")
+    views = feed_views(plan_feeds(load_articles(config).published, config), config)
+    one = [p for p in sorted(views) if p.startswith("all.")]
+    two = one + [p for p in sorted(views) if p.startswith("category/finance.")]
+    three = two + [p for p in sorted(views) if p.startswith("category/gu-shi.")]
+    assert len(one) == 3  # rss, atom, json
+    assert tasks(views, one) == [tuple(one)]
+    assert tasks(views, one, spread=2) == [(p,) for p in one]
+    assert tasks(views, two, spread=2) == [tuple(one), tuple(two[3:])]
+    assert tasks(views, three, spread=2) == [tuple(one), tuple(two[3:]), *((p,) for p in three[6:])]
+    assert tasks(views, three, spread=3) == [tuple(one), tuple(two[3:]), tuple(three[6:])]
+    assert sorted(p for task in tasks(views, sorted(views), spread=2) for p in task) == sorted(views)
