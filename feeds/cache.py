@@ -16,6 +16,10 @@ warning, and the build starts from scratch. (The digests catch torn and
 corrupted files; the cache is no more guarded against someone who can
 write to the output folder than the feeds beside it are.) A rebuild copies
 the blocks whose entries did not change as the bytes they were read from.
+
+Beside it, ``snapshot.bin`` holds what the build planned (``Snapshot``,
+for ``feeds.quick``): a JSON header naming the token of the cache file it
+goes with, then one framed pickle, read and checked like a block.
 """
 
 from __future__ import annotations
