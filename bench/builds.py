@@ -9,18 +9,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import COMMAND_TIMEOUT, REPO, WORK, Sample, output_of, remove_tree, say, timed
-from corpus import category_count, edit_article, newest_first
+from corpus import add_article, category_count, edit_article, newest_first
 from hugosite import HugoSite, count_feeds, hugo_build_command
 
 ITEMS = 50
 VENV = WORK / "venv"  # `pip install .` of the working tree, as a site owner installs it
 
 # Case keys, in the order they run within one repetition (no-change and one-edit follow a cold build).
-COLD, NOCHANGE, EDIT, FULL, DEFAULT, HUGO = "cold", "nochange", "edit", "full", "default", "hugo"
+COLD, NOCHANGE, EDIT, ADD, FULL, DEFAULT, HUGO = "cold", "nochange", "edit", "add", "full", "default", "hugo"
 LABELS = {
     COLD: "ours: cold build (output folder deleted)",
     NOCHANGE: "ours: no-change rebuild",
     EDIT: "ours: one-edit rebuild",
+    ADD: "ours: one-new-article rebuild",
     FULL: "ours: forced full rebuild (--no-cache, output kept)",
     DEFAULT: "ours: cold build, default feeds (+ JSON Feed, author feeds)",
     HUGO: "Hugo: build (fresh destination)",
@@ -167,6 +168,7 @@ def our_cases(tool: FeedsTool, articles: int, content: Path) -> tuple[list[Case]
         Case(COLD, build, lambda _rep: remove_tree(output)),
         Case(NOCHANGE, build, lambda _rep: None),
         Case(EDIT, build, edit),
+        Case(ADD, build, lambda rep: add_article(targets[0], rep)),
     ]
     if tool.no_cache:
         cases.append(Case(FULL, tool.build(config, content, output, full=True), lambda _rep: None))

@@ -9,7 +9,8 @@ import re
 import shutil
 import subprocess
 import sys
-from email.utils import parsedate_to_datetime
+from datetime import timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,20 @@ def edit_article(path: Path, serial: int) -> str:
         edited, what = f"{text[:end]}<p>\u3000\u3000修订{serial}：本段为基准测试所加。</p>\n{text[end:]}", "body"
     _replace(path, edited)
     return what
+
+
+def add_article(newest: Path, serial: int) -> Path:
+    """A new article beside ``newest``, a copy dated ``serial`` + 1 hours later: it heads every feed it is in."""
+    text = newest.read_text(encoding="utf-8")
+    match = _DATE_LINE.search(text)
+    if match is None:
+        raise BenchError(f"{newest}: no date line")
+    when = parsedate_to_datetime(match.group(1)) + timedelta(hours=serial + 1)
+    text = text[: match.start(1)] + format_datetime(when, usegmt=True) + text[match.end(1) :]
+    text = _TITLE_LINE.sub(lambda m: f"{m.group(1)} 新稿{serial}'", text, count=1)
+    path = newest.with_name(f"new-{serial:04d}.txt")
+    _replace(path, text)
+    return path
 
 
 def _replace(path: Path, text: str) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from builds import COLD, DEFAULT, EDIT, FULL, HUGO, LABELS, NOCHANGE, SizeResult
+from builds import ADD, COLD, DEFAULT, EDIT, FULL, HUGO, LABELS, NOCHANGE, SizeResult
 from common import GNU_TIME, REPO, output_of
 from serving import CASES, TARGETS, ServeResult
 
@@ -66,7 +66,7 @@ def build_targets(result: SizeResult) -> list[Target]:
     targets.append(Target(f"{n}: one-edit / ours cold", _ratio(median_wall(result, EDIT), cold), 0.2,
                           set_at=rebuild_at))
     if result.articles >= RSS_TARGET_FROM:
-        ours = [s.rss_kb for key in (COLD, NOCHANGE, EDIT, FULL, DEFAULT) for s in result.samples.get(key, [])]
+        ours = [s.rss_kb for key in (COLD, NOCHANGE, EDIT, ADD, FULL, DEFAULT) for s in result.samples.get(key, [])]
         peak = max(ours) / 1024 if ours else None
         targets.append(Target(f"{n}: peak RSS of our builds, MiB (largest run)", peak, RSS_LIMIT_MIB))
     return targets
@@ -92,7 +92,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 def build_table(results: Sequence[SizeResult]) -> list[str]:
     rows = []
     for result in results:
-        for key in (COLD, NOCHANGE, EDIT, FULL, DEFAULT, HUGO):
+        for key in (COLD, NOCHANGE, EDIT, ADD, FULL, DEFAULT, HUGO):
             samples = result.samples.get(key)
             if not samples:
                 continue
