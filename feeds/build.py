@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
@@ -220,7 +220,8 @@ def _quick(
     # What to render: the same feeds as before, so the same fingerprints (made of paths and stamps) whatever
     # the edited records hold. Found while the workers parse them.
     stamps = {source: st for source, _, st in scanned}
-    prints = _fingerprints(quick.specs_of(snapshot, snapshot.articles), stamps, config, head.outputs)
+    same = {w.path for w in snapshot.windows if set(wanted).isdisjoint(w.items)}  # same items, same stamps
+    prints = _fingerprints(quick.specs_of(snapshot, snapshot.articles), stamps, config, head.outputs, same)
     changed = {e.source: e for e in parsed()}
     shown, shared = snapshot.articles, snapshot.shared
     if not all(quick.keeps_place(old[s], e, shown=s in shown, shared=shared) for s, e in changed.items()):
@@ -232,7 +233,8 @@ def _quick(
     def meanwhile() -> None:
         side["staged"] = staged = restage(folder, head, snapshot, blocks, changed)
         kept = replace(snapshot, numbers=numbers, articles=articles, blocks=staged.index)
-        side["snapshot"], side["text"] = pack_snapshot(kept), encode_report(head.report)
+        side["snapshot"] = pack_snapshot(kept)
+        side["text"] = head.report_text if head.report_text is not None else encode_report(head.report)
 
     try:
         written, outputs = _render_and_write(specs, prints, config, jobs, meanwhile, workers,
@@ -352,15 +354,19 @@ def _report_json(load: LoadResult, findings: list[Finding], now: datetime) -> di
 
 def _fingerprints(
     specs: Sequence[FeedSpec], stamps: Mapping[str, Stamp | None], config: Config, old: Mapping[str, Output],
+    same: Collection[str] = (),
 ) -> tuple[dict[str, str], set[str]]:
     """The fingerprint of every feed file of ``specs``, and the files still as ``old`` recorded them.
 
-    ``stamps`` are the items' files' stamps; ``old`` what the last build wrote.
+    ``stamps`` are the items' files' stamps; ``old`` what the last build
+    wrote; ``same`` the feeds (``FeedSpec.path``) known to hold what they
+    held then, whose files keep the fingerprints ``old`` has for them.
     """
     from feeds.site import feed_views
 
     key = config_key(config)  # once: a repr and a hash of the whole config
-    prints = {path: _fingerprint(config, key, path, view, stamps) for path, view in feed_views(specs, config).items()}
+    prints = {path: old[path].fingerprint if view.spec.path in same and path in old
+              else _fingerprint(config, key, path, view, stamps) for path, view in feed_views(specs, config).items()}
     return prints, {p for p, fp in prints.items() if _still_valid(old, p, fp, config.output)}
 
 

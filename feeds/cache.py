@@ -86,6 +86,7 @@ class Cache:
     blocks: tuple[Block, ...] = field(default=(), compare=False, repr=False)
     token: str = field(default="", compare=False)  # names the snapshot saved with it ("": none)
     blocks_at: int = field(default=0, compare=False)  # where its first block starts in its file
+    report_text: str | None = field(default=None, compare=False, repr=False)  # ``report`` as its file holds it
 
 
 @dataclass(frozen=True)
@@ -177,15 +178,27 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
                 raise CacheError(f"cache format {header.get('version')!r}, expected {VERSION}")
             if header.get("key") != config_key(config):
                 return None  # another config or program version: a full build
-            extra = json.loads(handle.readline())
+            line = handle.readline()
+            extra = json.loads(line)
             blocks_at = handle.tell()
             blocks = tuple(_blocks(handle)) if entries else ()
             return Cache(_str(header["stamp"]), _entries(blocks), _outputs(extra["outputs"]),
                          _str_map(extra["slugs"]), {} if entries else _dict(extra["report"]),
                          _identity(os.fstat(handle.fileno())), blocks, _str(header.get("snapshot", "")),
-                         blocks_at)
+                         blocks_at, None if entries else _report_text(line, extra))
         except (ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError) as exc:
             raise CacheError(f"corrupt ({exc})") from exc
+
+
+def _report_text(line: bytes, extra: Mapping[str, Any]) -> str | None:
+    """The report's JSON as ``line`` (the second line of a cache file) holds it, when the line is
+    exactly what ``save_cache`` writes: a rebuild that keeps the report writes it again as it was,
+    instead of encoding a few MB again at 100k files."""
+    prefix = (f'{{"outputs":{_ENCODER.encode(extra["outputs"])},"slugs":{_ENCODER.encode(extra["slugs"])},'
+              '"report":').encode()
+    if line.startswith(prefix) and line.endswith(b"}\n"):
+        return line[len(prefix) : -2].decode()
+    return None
 
 
 def _entries(blocks: Sequence[Block]) -> dict[str, FileEntry]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import json
 import os
 import random
 import shutil
@@ -163,6 +164,19 @@ def test_an_edit_of_an_article_on_no_first_page_writes_nothing(tmp_path: Path) -
     report = build(site)
     assert report.mode == "quick" and report.write.written == ()
     same_as_a_full_build(site, report, tmp_path, "full")
+
+
+def test_a_quick_rebuild_saves_the_report_as_it_was(tmp_path: Path) -> None:
+    """The report is replayed, not made again: its JSON is written back as the cache file held it."""
+    site = make_site(tmp_path, 15)
+    build(site)
+    head = load_cache(cache_folder(site), site, entries=False)
+    assert head is not None and head.report_text is not None
+    assert json.loads(head.report_text) == head.report
+    edit_body(site.content / "a01.md", 1)
+    assert build(site).mode == "quick"
+    again = load_cache(cache_folder(site), site, entries=False)
+    assert again is not None and again.report_text == head.report_text and again.token != head.token
 
 
 def snapshot_of(site: Config) -> Snapshot:
