@@ -163,19 +163,11 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
     With ``entries=False`` only the header and report are read (fast); with
     entries, the report (only a build with nothing to do replays it) is left out.
     """
-    try:
-        handle = (folder / FILE).open("rb")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise CacheError(f"cannot read: {exc.strerror or exc}") from exc
-    with handle:
+    with _headed(folder / FILE, FORMAT, "feeds cache") as opened:
+        if opened is None:
+            return None
+        handle, header = opened
         try:
-            header = json.loads(handle.readline())
-            if not isinstance(header, dict) or header.get("format") != FORMAT:
-                raise CacheError("not a feeds cache")
-            if header.get("version") != VERSION or header.get("layout") != LAYOUT:
-                raise CacheError(f"cache format {header.get('version')!r}, expected {VERSION}")
             if header.get("key") != config_key(config):
                 return None  # another config or program version: a full build
             line = handle.readline()
@@ -188,6 +180,31 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
                          blocks_at, None if entries else _report_text(line, extra))
         except (ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError) as exc:
             raise CacheError(f"corrupt ({exc})") from exc
+
+
+@contextlib.contextmanager
+def _headed(path: Path, fmt: str, what: str) -> Iterator[tuple[BinaryIO, dict[str, Any]] | None]:
+    """``path`` open after its JSON header line, checked to be ``fmt`` of this version; None when there is none.
+
+    Raises CacheError for a file that cannot be read or is not ``what`` of this version.
+    """
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        yield None
+        return
+    except OSError as exc:
+        raise CacheError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
+    with handle:
+        try:
+            header = json.loads(handle.readline())
+        except ValueError as exc:
+            raise CacheError(f"corrupt ({exc})") from exc
+        if not isinstance(header, dict) or header.get("format") != fmt:
+            raise CacheError(f"not a {what}")
+        if header.get("version") != VERSION or header.get("layout") != LAYOUT:
+            raise CacheError(f"{what} of format {header.get('version')!r}, expected {VERSION}")
+        yield handle, header
 
 
 def _report_text(line: bytes, extra: Mapping[str, Any]) -> str | None:
@@ -583,19 +600,11 @@ def load_snapshot(folder: Path, cache: Cache) -> Snapshot | None:
     """
     if not cache.token:
         return None
-    try:
-        handle = (folder / SNAPSHOT).open("rb")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise CacheError(f"cannot read {SNAPSHOT}: {exc.strerror or exc}") from exc
-    with handle:
+    with _headed(folder / SNAPSHOT, SNAPSHOT_FORMAT, f"feeds snapshot ({SNAPSHOT})") as opened:
+        if opened is None:
+            return None
+        handle, header = opened
         try:
-            header = json.loads(handle.readline())
-            if not isinstance(header, dict) or header.get("format") != SNAPSHOT_FORMAT:
-                raise CacheError(f"{SNAPSHOT} is not a feeds snapshot")
-            if header.get("version") != VERSION or header.get("layout") != LAYOUT:
-                raise CacheError(f"{SNAPSHOT} of format {header.get('version')!r}, expected {VERSION}")
             if header.get("token") != cache.token:
                 return None
             length, digest = _FRAME.unpack(handle.read(_FRAME.size))
