@@ -143,6 +143,8 @@ def build(
                 notices += (f"{cache_folder(config)}: warning: cache discarded: {exc}; doing a full build",)
             if quick is not None:
                 return replace(quick, seconds=time.perf_counter() - start, notices=notices)
+        if workers is not None:
+            workers.warm_parser()  # for the files that changed, while the cache is read
         head = None  # its report: 30k findings at 100k files, not needed now
         cache, more = _open_cache(config, use_cache and found_cache)
         notices += more

@@ -78,9 +78,9 @@ def import_renderers() -> None:
     """Import what rendering needs, once per process, before its first feed.
 
     feedgen with lxml and the extensions ``load_extension`` would import,
-    nh3 with its summary cleaner, and the parser that reads bodies again
-    (yaml, and the regexes of its modules): a fresh worker spent 16 ms on
-    them in its first feed.
+    nh3 with its summary cleaner, and what reads bodies again (the front
+    matter's fences, not YAML): a fresh worker spent 16 ms on them in its
+    first feed.
     """
     for module in _RENDERERS:
         importlib.import_module(module)
@@ -91,7 +91,7 @@ def import_renderers() -> None:
     with_copies("")  # finds (imports) the compressors
 
 
-_RENDERERS = ("feeds.feed", "feeds.jsonfeed", "feedgen.ext.dc", "feedgen.ext.media", "nh3", "feeds.parser")
+_RENDERERS = ("feeds.feed", "feeds.jsonfeed", "feedgen.ext.dc", "feedgen.ext.media", "nh3", "feeds.frontmatter")
 
 
 def _on_workers(

@@ -263,8 +263,8 @@ def read_body(config: Config, article: Article, root: str | None = None) -> str:
     """
     if article.body is not None:
         return article.body
+    from feeds.frontmatter import decode_article, parse_body  # no YAML: a worker that only renders needs none
     from feeds.links import article_link
-    from feeds.parser import decode_article, parse_body
     from feeds.text import utf8_has_illegal_xml
 
     path = os.path.join(config.content, article.source)

@@ -1,12 +1,13 @@
 """Article files -> Article records.
 
 ``parse_article`` is pure (text in, record out); ``decode_article`` turns raw
-bytes into text; the loader that walks a folder lives in ``feeds.loader``.
+bytes into text and ``split_front_matter`` finds the fences
+(``feeds.frontmatter``, which rendering uses without YAML); the loader that
+walks a folder lives in ``feeds.loader``.
 """
 
 from __future__ import annotations
 
-import html
 import re
 import reprlib
 import sys
@@ -20,71 +21,25 @@ import yaml
 from feeds.config import Config
 from feeds.dates import parse_date
 from feeds.errors import ArticleError, DateError
+from feeds.frontmatter import decode_article, kept_body, parse_body, split_front_matter
 from feeds.links import TAG_DATE, link_of
 from feeds.models import Article, Author, Finding, author_named
 from feeds.simpleyaml import load_simple
 from feeds.text import ILLEGAL_XML, absolute_url, cut_html, has_text, plain_text, strip_illegal_xml
+
+__all__ = ["decode_article", "load_front_matter", "parse_article", "parse_body", "split_front_matter"]
 
 try:  # libyaml is several times faster; fall back to pure Python
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Loader = yaml.SafeLoader
 
-_FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S")
 _DATE_HINT = "try 2021-07-10 21:41:00"
 _SCAN_ABOVE = 4096  # characters of front matter from which nesting is checked
 _MAX_DEPTH = 64
 _UTC_LABEL = re.compile(r"\d\d:\d\d(:\d\d)?\s*(GMT|UTC?|Z|[+-]00:?00)$", re.IGNORECASE)
 _ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
-
-
-def decode_article(data: bytes, source: str) -> tuple[str, tuple[Finding, ...]]:
-    """UTF-8 (with or without BOM), else GB18030 with a warning."""
-    try:
-        text = data.decode("utf-8")  # not "utf-8-sig": its codec is Python code, twice as slow
-    except UnicodeDecodeError:
-        pass
-    else:
-        return (text[1:] if text.startswith("\ufeff") else text), ()
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise ArticleError(source, "not UTF-8 or GB18030 text", "bad-encoding") from None
-    note = Finding(source, "warning", "gb18030", "not UTF-8; decoded as GB18030")
-    return text, (note,)
-
-
-def split_front_matter(text: str, source: str) -> tuple[str, str, int]:
-    """Return (yaml text, body, line number of the YAML's first line)."""
-    text = text.lstrip("\ufeff")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    start = _LEADING.match(text).end()  # type: ignore[union-attr]  # matches any text; no copy of it
-    first = _OPENING.match(text, start)
-    if first is None:
-        raise ArticleError(source, "no front matter (expected a '---' line first)", "no-front-matter")
-    closing = _closing_fence(text, first.end())
-    if closing is None:
-        raise ArticleError(source, "front matter has no closing '---' line", "no-front-matter")
-    yaml_text = text[first.end() + 1 : closing.start()]
-    body = text[closing.end() + 1 :]
-    return yaml_text, body, text.count("\n", 0, start) + 2
-
-
-_LEADING = re.compile(r"[ \t\n]*")
-_OPENING = re.compile(r"---[ \t]*$", re.MULTILINE)  # _FENCE where the leading blanks end (spaces too)
-
-
-def _closing_fence(text: str, after: int) -> re.Match[str] | None:
-    """``_FENCE.search(text, after)``: str.find for each line that starts with '---', the regex only for those."""
-    at = text.find("\n---", after)
-    while at >= 0:
-        found = _FENCE.match(text, at + 1)
-        if found is not None:
-            return found
-        at = text.find("\n---", at + 1)
-    return None
 
 
 def load_front_matter(yaml_text: str, source: str, first_line: int, limit: int) -> Mapping[str, Any]:
@@ -179,7 +134,7 @@ def parse_article(text: str, source: str, config: Config, *, keep_body: bool = T
         published=published,
         permalink=permalink,
         given_id=_given_id(meta, source, config),
-        body=_body(body, link, config, illegal) if keep_body else None,
+        body=kept_body(body, link, config, illegal) if keep_body else None,
         updated=_date(meta, "updated", source, config),
         categories=categories,
         tags=_names(meta.get("tags"), "tags", source, nested=False),
@@ -190,25 +145,6 @@ def parse_article(text: str, source: str, config: Config, *, keep_body: bool = T
         draft=_draft(meta, source),
         warnings=tuple(_warnings(text, body, meta, source, published, config, illegal)),
     )
-
-
-def parse_body(text: str, source: str, config: Config, link: Callable[[], str],
-               illegal_xml: bool | None = None) -> str:
-    """Only the body of an article file, as ``parse_article`` keeps it (``illegal_xml`` as there)."""
-    return _body(split_front_matter(text, source)[1], link, config, illegal_xml)
-
-
-def _body(body: str, link: Callable[[], str], config: Config, illegal_xml: bool | None) -> str:
-    """The body, cut at a tag boundary with a note when over ``max_body``; ``link()`` only then.
-
-    Illegal XML characters are removed, unless ``illegal_xml`` is False
-    (the whole file has none).
-    """
-    cut = cut_html(body, config.max_body)
-    if cut is None:
-        return body if illegal_xml is False else strip_illegal_xml(body)
-    note = f'<p>（正文过长，已截断。<a href="{html.escape(link())}">阅读全文</a>）</p>'
-    return strip_illegal_xml(cut) + note
 
 
 def _warnings(

@@ -2,9 +2,11 @@
 
 A build that finds the content folder as its cache recorded never starts
 them. Otherwise they are forked before the cache is read, import the
-parser and the renderers while the build reads it (``warm``: on the core
-the build leaves idle, not before the fork in the build's own process,
-which never renders a feed), parse the files
+renderers while the build reads it (``warm``: on the core the build
+leaves idle, not before the fork in the build's own process, which never
+renders a feed) and the parser when the build asks (``warm_parser``; in a
+rebuild from the last plan only the worker that parses the edited file
+imports it), parse the files
 that changed and render the feeds whose items changed, writing each file
 themselves (``write_if_changed``), while the build's own process plans,
 reports and saves the cache. Forked early, they copy nothing of the
@@ -98,6 +100,15 @@ class Workers:
         self._stack.close()
         _STATE.clear()
 
+    def warm_parser(self) -> None:
+        """Have each worker import the parser now, after the tasks already given: before it is sent files.
+
+        The renderers (``warm``) read bodies again without it; a rebuild that
+        parses its files in the full path asks for it while it reads its cache.
+        """
+        for _ in range(self.jobs):
+            self._pool.submit(_import, "feeds.parser")
+
     def parse(self, chunks: Sequence[Chunk], known_slugs: Mapping[str, str] | None) -> Iterator[Parsed]:
         """Each chunk's entries (in any order), with the slugs of the new feed names met in it.
 
@@ -118,6 +129,10 @@ class Workers:
                 yield future.result()
         except BrokenProcessPool as exc:
             raise _died(self._config) from exc
+
+
+def _import(module: str) -> None:
+    importlib.import_module(module)
 
 
 def _start_worker(parent: int, warm: str) -> None:
