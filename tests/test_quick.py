@@ -331,3 +331,77 @@ def test_keeps_place_refuses_new_findings_errors_and_titles_on_a_shared_date() -
     assert not quick.keeps_place(broken, old, shown=True, shared=frozenset())
     warned = replace(stamped("a.md", 2, BASE), findings=(Finding("a.md", "warning", "odd-hour", "date: …"),))
     assert not quick.keeps_place(old, warned, shown=True, shared=frozenset())
+
+
+def rewrite_snapshot(site: Config, change: Callable[[list[object]], object]) -> None:
+    """Pickle the snapshot's payload again after ``change`` (given it as a list), with a true digest."""
+    import pickle
+
+    from feeds import cache as cache_module
+
+    path = cache_folder(site) / SNAPSHOT
+    data = path.read_bytes()
+    header_end = data.index(b"\n") + 1
+    length, _ = cache_module._FRAME.unpack_from(data, header_end)
+    start = header_end + cache_module._FRAME.size
+    payload = list(pickle.loads(data[start : start + length]))
+    changed = change(payload)
+    new = pickle.dumps(tuple(payload) if changed is None else changed, protocol=5)
+    path.write_bytes(data[:header_end] + cache_module._FRAME.pack(len(new), cache_module._digest(new)) + new)
+
+
+class _Evil:
+    def __reduce__(self) -> tuple[object, ...]:
+        return os.system, ("touch pwned",)
+
+
+def _set(at: int, value: object) -> Callable[[list[object]], None]:
+    def change(payload: list[object]) -> None:
+        payload[at] = value
+    return change
+
+
+def _first_window(change: Callable[[tuple[object, ...]], tuple[object, ...]]) -> Callable[[list[object]], None]:
+    def on(payload: list[object]) -> None:
+        windows = list(payload[2])  # type: ignore[call-overload]
+        windows[0] = change(windows[0])
+        payload[2] = tuple(windows)
+    return on
+
+
+def _path_twice(payload: list[object]) -> None:
+    joined, numbers = str(payload[0]), bytes(payload[1])  # type: ignore[call-overload]
+    payload[0], payload[1] = joined + "\0" + joined.split("\0")[0], numbers + numbers[:16]
+
+
+_FORGED: dict[str, Callable[[list[object]], object]] = {
+    "not a tuple": lambda payload: {"a": 1},
+    "too short": lambda payload: tuple(payload[:3]),
+    "paths not text": _set(0, 7),
+    "stamps of another length": _set(1, b"\0" * 8),
+    "a path twice": lambda payload: _path_twice(payload),
+    "an item without its record": _first_window(lambda w: (*w[:5], ("nowhere.md",))),
+    "a window length that is not a number": _first_window(lambda w: (*w[:4], "50", w[5])),
+    "a record that is not an article": _set(3, ("not an article",)),
+    "a naive date": _set(4, datetime(2021, 7, 10, 21, 41)),  # noqa: DTZ001 - naive on purpose
+    "shared dates not UTC": _set(5, ("2021-07-10",)),
+    "blocks not numbers": _set(6, (("x", "a.md", "b.md"),)),
+    "code to run": lambda payload: _Evil(),
+}
+
+
+@pytest.mark.parametrize("what", sorted(_FORGED))
+def test_a_snapshot_of_the_wrong_shape_is_not_trusted(
+    tmp_path: Path, what: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Digests catch torn files; a payload with a true digest is still checked, field by field."""
+    site = make_site(tmp_path, 16)
+    build(site)
+    rewrite_snapshot(site, _FORGED[what])
+    edit_body(site.content / "a01.md", 1)
+    monkeypatch.chdir(tmp_path)
+    report = build(site)
+    assert report.mode == "full" and report.parsed == 42, what
+    assert len(report.notices) == 1 and "cache discarded" in report.notices[0], what
+    assert not (tmp_path / "pwned").exists()
+    same_as_a_full_build(site, report, tmp_path, "full")
