@@ -208,46 +208,81 @@ def _quick(
         return None
     folder = cache_folder(config)
     snapshot = load_snapshot(folder, head)
-    places = quick.changed_files(snapshot, scanned, numbers) if snapshot is not None else None
-    if snapshot is None or places is None:
+    changes = quick.changed_files(snapshot, scanned, numbers) if snapshot is not None else None
+    if snapshot is None or changes is None:
         return None
-    todo = [scanned[p] for p in places]
+    todo = [scanned[p] for p in (*changes.changed, *changes.added)]
     parsed = _parse_soon(config, todo, workers)
-    wanted = [source for source, _, _ in todo]
-    blocks = quick_blocks(folder, head, snapshot, wanted)  # read (and every block checked) while workers parse
-    old = {e.source: e for entries in blocks.values() for e in entries if e.source in set(wanted)}
-    if len(old) != len(wanted):
+    edited = {scanned[p][0] for p in changes.changed}
+    new_files = {scanned[p][0] for p in changes.added}
+    blocks = quick_blocks(folder, head, snapshot, sorted(edited | new_files))  # read and checked while workers parse
+    old = {e.source: e for entries in blocks.values() for e in entries if e.source in edited}
+    if len(old) != len(edited):
         raise CacheError(f"corrupt (a file {SNAPSHOT} lists has no entry)")
     _import_planners()
-    # What to render: the same feeds as before, so the same fingerprints (made of paths and stamps) whatever
-    # the edited records hold. Found while the workers parse them.
     stamps = {source: st for source, _, st in scanned}
-    same = {w.path for w in snapshot.windows if set(wanted).isdisjoint(w.items)}  # same items, same stamps
-    prints = _fingerprints(quick.specs_of(snapshot, snapshot.articles), stamps, config, head.outputs, same)
-    changed = {e.source: e for e in parsed()}
+    if not new_files:
+        # What to render: the same feeds as before, so the same fingerprints (made of paths and stamps) whatever
+        # the edited records hold. Found while the workers parse them.
+        same = {w.path for w in snapshot.windows if edited.isdisjoint(w.items)}  # same items, same stamps
+        prints = _fingerprints(quick.specs_of(snapshot, snapshot.articles), stamps, config, head.outputs, same)
+    entries = {e.source: e for e in parsed()}
+    changed = {s: e for s, e in entries.items() if s in edited}
+    added = sorted((e for s, e in entries.items() if s in new_files), key=lambda e: e.source)
     shown, shared = snapshot.articles, snapshot.shared
     if not all(quick.keeps_place(old[s], e, shown=s in shown, shared=shared) for s, e in changed.items()):
         return None
+    clashes = any(f[2] == "slug-clash" for f in head.report["findings"])
+    if not all(quick.admits(e, snapshot, config, clashes=clashes) for e in added):
+        return None
     articles = {**shown, **{s: e.article for s, e in changed.items() if s in shown and e.article is not None}}
-    specs = quick.specs_of(snapshot, articles)
+    windows, rest = snapshot.windows, snapshot.newest_rest
+    if added:
+        windows, articles, rest = quick.with_added(snapshot, articles, [e.article for e in added if e.article], config)
+        kept = {w.path: w.items for w in snapshot.windows}
+        same = {w.path for w in windows if w.items == kept[w.path] and edited.isdisjoint(w.items)}
+    now = replace(snapshot, sources=tuple(source for source, _, _ in scanned), numbers=numbers, windows=windows,
+                  articles=articles, newest_rest=rest,
+                  dates=snapshot.dates | {quick.micros(e.article.published) for e in added if e.article})
+    specs = quick.specs_of(now, articles)
+    if added:
+        prints = _fingerprints(specs, stamps, config, head.outputs, same)
+    report = _report_with(head.report, added, clock) if added else head.report
     side: dict[str, Any] = {}
 
     def meanwhile() -> None:
-        side["staged"] = staged = restage(folder, head, snapshot, blocks, changed)
-        kept = replace(snapshot, numbers=numbers, articles=articles, blocks=staged.index)
-        side["snapshot"] = pack_snapshot(kept)
-        side["text"] = head.report_text if head.report_text is not None else encode_report(head.report)
+        side["staged"] = staged = restage(folder, head, snapshot, blocks, changed, added)
+        side["snapshot"] = pack_snapshot(replace(now, blocks=staged.index))
+        kept_text = head.report_text if not added else None
+        side["text"] = kept_text if kept_text is not None else encode_report(report)
 
     try:
         written, outputs = _render_and_write(specs, prints, config, jobs, meanwhile, workers,
-                                             quick.newest(snapshot, articles))
+                                             quick.newest(now, articles))
     except BaseException:
         if "staged" in side:
             side["staged"].path.unlink(missing_ok=True)
         raise
-    save_cache(folder, config, Cache(stamp, {}, outputs, head.slugs, head.report), staged=side["staged"],
+    save_cache(folder, config, Cache(stamp, {}, outputs, head.slugs, report), staged=side["staged"],
                snapshot=side["snapshot"], report=side["text"])
+    head = replace(head, report=report)
     return _replayed(head, clock, 0.0, written, mode="quick", parsed=len(todo))
+
+
+def _report_with(report: Mapping[str, Any], added: Sequence[FileEntry], now: datetime) -> dict[str, Any]:
+    """``report`` (of a build) with the files ``added`` (articles, no drafts, ``feeds.quick.admits``) in it:
+    their own findings, in order among the others, as ``feeds.review.findings_of`` would put them."""
+    from feeds.review import article_findings
+
+    articles = [e.article for e in added if e.article is not None]
+    findings = [finding_from_json(f) for f in report["findings"]]
+    for entry in added:
+        findings += [*entry.findings, *(article_findings(entry.article) if entry.article else ())]
+    return {
+        **report, "files": report["files"] + len(added), "published": report["published"] + len(articles),
+        "findings": [finding_json(f) for f in ordered(findings)],
+        "future": report["future"] + [[a.source, a.published.isoformat()] for a in articles if a.published > now],
+    }
 
 
 @contextlib.contextmanager

@@ -123,6 +123,8 @@ class Snapshot:
     articles: Mapping[str, Article]  # the records of every window's items, by path
     newest_rest: datetime | None  # the newest ``modified`` of the feeds' other articles
     shared: frozenset[datetime]  # dates that more than one article has (drafts too)
+    dates: frozenset[int] = frozenset()  # every article's date (drafts too), in microseconds since 1970
+    given_ids: frozenset[str] = frozenset()  # the ids articles give themselves
     blocks: tuple[tuple[int, str, str], ...] = ()  # the cache file's blocks (``Staged.index``)
 
 
@@ -417,7 +419,7 @@ def _staging(folder: Path) -> Iterator[_Stager]:
 def quick_blocks(
     folder: Path, cache: Cache, snapshot: Snapshot, wanted: Sequence[str]
 ) -> dict[int, tuple[FileEntry, ...]]:
-    """The entries of the blocks that hold the ``wanted`` paths, by the block's place in ``snapshot.blocks``.
+    """The entries of the blocks that hold the ``wanted`` paths, or would (``home``), by their place.
 
     ``cache`` was read with ``entries=False``: every block's frame is read
     and its digest checked all the same, and the file must be the one that
@@ -425,6 +427,7 @@ def quick_blocks(
     so that ``restage`` can copy the others as they are.
     """
     unpickler = _unpickler()
+    homes = {home(snapshot.blocks, path) for path in wanted}
     found: dict[int, tuple[FileEntry, ...]] = {}
     with _same_file(folder, cache) as fd:
         offset = cache.blocks_at
@@ -435,7 +438,7 @@ def quick_blocks(
             length, digest = _FRAME.unpack_from(frame) if len(frame) >= _FRAME.size else (-1, b"")
             if len(frame) != size or length != size - _FRAME.size or _digest(frame[_FRAME.size:]) != digest:
                 raise CacheError(f"corrupt (the block at byte {offset} does not match its digest)")
-            if any(first <= path <= last for path in wanted):
+            if place in homes:
                 try:
                     entries = _checked(unpickler(io.BytesIO(frame[_FRAME.size:])).load(), "")
                 except Exception as exc:  # whatever a foreign pickle raises: never trusted
@@ -447,13 +450,22 @@ def quick_blocks(
     return found
 
 
-def restage(folder: Path, cache: Cache, snapshot: Snapshot, blocks: Mapping[int, tuple[FileEntry, ...]],
-            changed: Mapping[str, FileEntry]) -> Staged:
-    """Stage the blocks of ``cache``'s file with the ``changed`` entries in place.
+def home(index: Sequence[tuple[int, str, str]], path: str) -> int:
+    """The block (of an index of blocks in path order) that holds ``path``, or would: the first that
+    ends at or after it, else the last."""
+    return next((place for place, (_, _, last) in enumerate(index) if last >= path), len(index) - 1)
 
-    ``blocks`` are the blocks that hold them (``quick_blocks``): pickled
-    again; the others are copied as their bytes.
+
+def restage(folder: Path, cache: Cache, snapshot: Snapshot, blocks: Mapping[int, tuple[FileEntry, ...]],
+            changed: Mapping[str, FileEntry], added: Sequence[FileEntry] = ()) -> Staged:
+    """Stage the blocks of ``cache``'s file with the ``changed`` entries in place and the ``added`` ones in.
+
+    ``blocks`` are the blocks that hold them, or will (``quick_blocks``):
+    pickled again; the others are copied as their bytes.
     """
+    new: dict[int, list[FileEntry]] = {}
+    for entry in added:
+        new.setdefault(home(snapshot.blocks, entry.source), []).append(entry)
     with _staging(folder) as staged, _same_file(folder, cache) as fd:
         offset = cache.blocks_at
         for place, (size, first, last) in enumerate(snapshot.blocks):
@@ -461,7 +473,8 @@ def restage(folder: Path, cache: Cache, snapshot: Snapshot, blocks: Mapping[int,
             if entries is None:
                 staged.frame(os.pread(fd, size, offset), first, last)
             else:
-                staged.block([changed.get(e.source, e) for e in entries])
+                run = [changed.get(e.source, e) for e in entries] + new.get(place, [])
+                staged.block(sorted(run, key=_SOURCE) if place in new else run)
             offset += size
     return staged.done()
 
@@ -570,7 +583,8 @@ def pack_snapshot(snapshot: Snapshot) -> bytes:
         "\0".join(snapshot.sources), snapshot.numbers.tobytes(),
         tuple((w.family, w.name, w.path, w.title, w.length, w.items) for w in snapshot.windows),
         tuple(snapshot.articles[s] for s in sorted(snapshot.articles)), snapshot.newest_rest,
-        tuple(sorted(snapshot.shared)), snapshot.blocks,
+        tuple(sorted(snapshot.shared)), array.array("q", sorted(snapshot.dates)).tobytes(),
+        tuple(sorted(snapshot.given_ids)), snapshot.blocks,
     ), protocol=5)
 
 
@@ -620,7 +634,7 @@ def load_snapshot(folder: Path, cache: Cache) -> Snapshot | None:
 
 def _snapshot(value: Any) -> Snapshot:
     """A snapshot's payload, checked to be exactly what ``_save_snapshot`` writes."""
-    joined, numbers, windows, articles, newest_rest, shared, blocks = value
+    joined, numbers, windows, articles, newest_rest, shared, dates, given_ids, blocks = value
     sources = tuple(_str(joined).split("\0")) if joined else ()
     counts = array.array("q")
     counts.frombytes(numbers if type(numbers) is bytes else b"\0")  # bytes of another length: refused below
@@ -634,8 +648,11 @@ def _snapshot(value: Any) -> Snapshot:
     if any(s not in by_source for w in kept for s in w.items):
         raise ValueError("a feed item without its record")
     index = tuple((_int(size), _str(first), _str(last)) for size, first, last in _tuple(blocks))
+    days = array.array("q")
+    days.frombytes(dates if type(dates) is bytes else b"\0")  # not bytes, or another length: refused
     return Snapshot(sources, counts, kept, by_source, _utc_or_none(newest_rest),
-                    frozenset(_utc_or_none(d) for d in _tuple(shared)), index)
+                    frozenset(_utc_or_none(d) for d in _tuple(shared)), frozenset(days),
+                    frozenset(_str_tuple(given_ids)), index)
 
 
 def _tuple(value: Any) -> tuple[Any, ...]:

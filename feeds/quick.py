@@ -7,11 +7,14 @@ changed article keeps whatever decides where it goes and what is reported
 about it (``keeps_place``), every feed holds the same articles in the same
 order as before. The build then renders from the snapshot with the edited
 records in place and replays the last report, instead of reading every
-entry of the cache and planning again. Any other change (a file added,
-removed or renamed; a date, a category, a tag, an author, an id, a draft
-flag or a finding that changed) takes the full path, which gives the same
-bytes. So does a site with archives (``[archive] page_size``), whose pages
-hold every article.
+entry of the cache and planning again. A few new files are put in too,
+when each is an article that can only go in feeds that exist, at a place
+its date decides alone, with nothing to say about other files
+(``admits``, ``with_added``); its own findings join the report. Any other
+change (a file removed or renamed; a date, a category, a tag, an author,
+an id, a draft flag or a finding that changed; a new draft, error, name
+or id) takes the full path, which gives the same bytes. So does a site
+with archives (``[archive] page_size``), whose pages hold every article.
 """
 
 from __future__ import annotations
@@ -19,16 +22,19 @@ from __future__ import annotations
 import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from feeds.cache import Snapshot, Window
 from feeds.config import Config
+from feeds.links import article_id
 from feeds.loader import FileEntry, Stamp
 from feeds.models import Article
-from feeds.plan import FeedSpec, HistoryWindow
+from feeds.plan import EPOCH, FeedSpec, HistoryWindow, names_of
 
 MOST = 64  # changed files beyond which the full path (parsing in parallel, one pass over the cache) is as fast
 
+_MICROSECOND = timedelta(microseconds=1)
 _RUN = 512  # numbers (an even count: whole files) compared at once by changed_files
 
 Scanned = Sequence[tuple[str, str, Stamp | None]]
@@ -39,24 +45,98 @@ def eligible(config: Config) -> bool:
     return not config.archive_size
 
 
-def changed_files(snapshot: Snapshot, scanned: Scanned, numbers: array.array[int]) -> list[int] | None:
-    """Where in ``scanned`` the files are whose size or mtime differ from the snapshot's.
+@dataclass(frozen=True)
+class Changes:
+    """The files of a scan that differ from the snapshot's, by their place in the scan."""
+
+    changed: list[int]  # files the snapshot has, whose size or mtime differ
+    added: list[int]  # files the snapshot lacks
+
+
+def changed_files(snapshot: Snapshot, scanned: Scanned, numbers: array.array[int]) -> Changes | None:
+    """Where in ``scanned`` the files are that changed, or that are new.
 
     ``numbers`` are ``scanned``'s (``feeds.cache.stamp_numbers``). None when
-    the files are not the same ones (added, removed, renamed), when a
-    changed one has no stamp, or when more than ``MOST`` changed.
+    a file of the snapshot is gone (removed, renamed), when a changed or new
+    one has no stamp, or when more than ``MOST`` changed or came.
     """
-    if len(scanned) != len(snapshot.sources) or [s for s, _, _ in scanned] != list(snapshot.sources):
-        return None
     old = snapshot.numbers
-    places: list[int] = []
-    for start in range(0, len(numbers), _RUN):  # runs compared in C; numbers one by one only in a run that differs
-        run, was = numbers[start : start + _RUN], old[start : start + _RUN]
-        if run != was:
-            places += sorted({(start + at) >> 1 for at, (a, b) in enumerate(zip(run, was, strict=True)) if a != b})
-    if len(places) > MOST or any(numbers[2 * p] < 0 or old[2 * p] < 0 for p in places):  # size -1: no stamp
+    changed: list[int] = []
+    added: list[int] = []
+    if len(scanned) == len(snapshot.sources) and [s for s, _, _ in scanned] == list(snapshot.sources):
+        was_at: dict[int, int] = {}
+        for start in range(0, len(numbers), _RUN):  # runs compared in C; one by one only in a run that differs
+            run, was = numbers[start : start + _RUN], old[start : start + _RUN]
+            if run != was:
+                changed += sorted({(start + at) >> 1 for at, (a, b) in enumerate(zip(run, was, strict=True)) if a != b})
+    else:  # files added: matched by path
+        at = {source: place for place, source in enumerate(snapshot.sources)}
+        was_at = {}
+        for place, (source, _, _) in enumerate(scanned):
+            before = at.get(source)
+            if before is None:
+                added.append(place)
+            elif numbers[2 * place] != old[2 * before] or numbers[2 * place + 1] != old[2 * before + 1]:
+                changed.append(place)
+                was_at[place] = before
+        if len(scanned) - len(added) != len(snapshot.sources):  # some file of the snapshot is gone
+            return None
+    if len(changed) + len(added) > MOST or any(numbers[2 * p] < 0 for p in (*changed, *added)) \
+            or any(old[2 * was_at.get(p, p)] < 0 for p in changed):  # size -1: no stamp
         return None
-    return places
+    return Changes(changed, added)
+
+
+def admits(new: FileEntry, snapshot: Snapshot, config: Config, *, clashes: bool) -> bool:
+    """A new file's article can be put in the snapshot's feeds without planning again.
+
+    An article, no draft, with no id of its own, whose id no article gives
+    and whose date no article has (a duplicate warning could come), whose
+    names all have feeds already (a new feed needs a slug), on a site where
+    no names' slugs clash (``clashes``: which file is warned moves with the
+    first file of a name).
+    """
+    a = new.article
+    if a is None or a.draft or a.given_id is not None or clashes or micros(a.published) in snapshot.dates:
+        return False
+    if article_id(a, config) in snapshot.given_ids:
+        return False
+    feeds = {(w.family, w.name) for w in snapshot.windows}
+    return all((family, name) in feeds for family in config.families for name in names_of(a, family))
+
+
+def with_added(
+    snapshot: Snapshot, articles: Mapping[str, Article], added: Sequence[Article], config: Config,
+) -> tuple[tuple[Window, ...], dict[str, Article], datetime | None]:
+    """The snapshot's feeds with ``added`` (each ``admits``) in them: windows, the records shown, newest_rest.
+
+    ``articles`` are the records of the snapshot's windows (edited ones in
+    place). Each new article goes where ``feeds.plan.sort_articles`` puts it
+    (its date is no other's: no tie), the last item of a full first page
+    leaving it.
+    """
+    known = {**articles, **{a.source: a for a in added}}
+    windows = []
+    for w in snapshot.windows:
+        items, length = list(w.items), w.length
+        for a in added:
+            if w.family != "all" and w.name not in names_of(a, w.family):
+                continue
+            length += 1
+            at = next((i for i, s in enumerate(items) if known[s].published < a.published), len(items))
+            if at < len(items) or len(items) < config.items:
+                items.insert(at, a.source)
+                del items[config.items :]
+        windows.append(Window(w.family, w.name, w.path, w.title, length, tuple(items)))
+    shown = {s: known[s] for w in windows for s in w.items}
+    left = [known[s].modified for s in known if s not in shown]  # new ones on no first page, and those pushed off
+    rest = max([*left, snapshot.newest_rest] if snapshot.newest_rest is not None else left, default=None)
+    return tuple(windows), shown, rest
+
+
+def micros(moment: datetime) -> int:
+    """``moment`` (aware) as microseconds since 1970: how ``Snapshot.dates`` holds dates."""
+    return (moment - EPOCH) // _MICROSECOND
 
 
 def keeps_place(old: FileEntry, new: FileEntry, *, shown: bool, shared: frozenset[datetime]) -> bool:
@@ -110,4 +190,5 @@ def snapshot_of(
     rest = max((a.modified for a in specs[0].history if a.source not in shown), default=None)
     dates = Counter(a.published for a in articles)
     shared = frozenset(when for when, count in dates.items() if count > 1)
-    return Snapshot(sources, numbers, windows, shown, rest, shared)
+    given = frozenset(a.given_id for a in articles if a.given_id is not None)
+    return Snapshot(sources, numbers, windows, shown, rest, shared, frozenset(map(micros, dates)), given)

@@ -28,7 +28,7 @@ def ordered(findings: Iterable[Finding]) -> list[Finding]:
 
 def review(articles: Sequence[Article], config: Config, known_slugs: Mapping[str, str]) -> list[Finding]:
     """Everything suspicious about ``articles`` that does not depend on the clock."""
-    found = [f for a in articles for f in _single(a)]
+    found = [f for a in articles for f in article_findings(a)]
     found += _duplicates(articles, config)
     found += _slug_clashes(articles, config, known_slugs)
     return found
@@ -40,7 +40,8 @@ def future_findings(dated: Iterable[tuple[str, datetime]], now: datetime) -> lis
             for src, when in dated if when > now]
 
 
-def _single(article: Article) -> Iterator[Finding]:
+def article_findings(article: Article) -> Iterator[Finding]:
+    """What is said about ``article`` alone (its draft flag, date, author, categories)."""
     src = article.source
     if article.draft:
         yield Finding(src, "info", "draft", "draft: in no feed until published")

@@ -107,11 +107,14 @@ MOVE: dict[str, Edit] = {
         [line for k in range(1, 5) if (line := f"id: 'urn:news:{k}'") not in path.read_text(encoding="utf-8")])),
     "broken": lambda rng, path, n: replace_line(path, "date", "date: 不是日期"),
     "removed": lambda rng, path, n: path.unlink(),
-    "added": lambda rng, path, n: (path.parent / f"new{n}.md").write_text(article_text(rng, 100 + n), encoding="utf-8"),
 }
-# Depends on whether the article is on some feed's first page (quick) or not (full: it could date the OPML).
+# Depends on the article: whether it is on some feed's first page (an edit of ``updated`` could date the OPML
+# file), or whether a new one is a draft, gives an id, has a date or a name no article had, or not.
 EITHER: dict[str, Edit] = {
     "updated": lambda rng, path, n: replace_line(path, "updated", f"updated: 2021-12-{rng.randint(10, 28)} 08:00:00"),
+    "added": lambda rng, path, n: (path.parent / f"new{n}.md").write_text(article_text(rng, 100 + n), encoding="utf-8"),
+    "added at the top": lambda rng, path, n: (path.parent / f"top{n}.md").write_text(
+        article_text(rng, 200 + n, date=f"2022-0{n % 9 + 1}-0{n % 9 + 1} 0{n % 9}:1{n % 10}:00"), encoding="utf-8"),
 }
 
 
@@ -284,10 +287,10 @@ def test_changed_files_finds_the_stamps_that_differ_and_refuses_other_changes() 
     numbers = array.array("q", [n for k in range(1500) for n in (k, 7)])
     snapshot = Snapshot(sources, numbers, (), {}, None, frozenset())
     scanned = [(s, s, Stamp(k, 7)) for k, s in enumerate(sources)]
-    assert quick.changed_files(snapshot, scanned, numbers) == []
+    assert quick.changed_files(snapshot, scanned, numbers) == quick.Changes([], [])
     moved = array.array("q", numbers)
     moved[2 * 3 + 1], moved[2 * 700] = 8, 9  # an mtime, a size
-    assert quick.changed_files(snapshot, scanned, moved) == [3, 700]
+    assert quick.changed_files(snapshot, scanned, moved) == quick.Changes([3, 700], [])
     lost = array.array("q", numbers)
     lost[2 * 5], lost[2 * 5 + 1] = -1, -1  # no stamp now
     assert quick.changed_files(snapshot, scanned, lost) is None
@@ -295,7 +298,15 @@ def test_changed_files_finds_the_stamps_that_differ_and_refuses_other_changes() 
     assert quick.changed_files(snapshot, scanned, many) is None  # more than MOST
     renamed = [*scanned[:-1], ("zzzz.md", "zzzz.md", Stamp(1499, 7))]
     assert quick.changed_files(snapshot, renamed, numbers) is None
-    assert quick.changed_files(snapshot, scanned[:-1], numbers[:-2]) is None
+    assert quick.changed_files(snapshot, scanned[:-1], numbers[:-2]) is None  # a file removed
+    # Two files added, one among the others: matched by path, whatever their places.
+    grown = [*scanned[:10], ("0009a.md", "0009a.md", Stamp(1, 1)), *scanned[10:], ("zzzz.md", "zzzz.md", Stamp(2, 2))]
+    more = array.array("q", [*numbers[:20], 1, 1, *numbers[20:], 2, 2])
+    more[2 * 12] = 99  # the file now at place 12 (0011.md) changed too
+    assert quick.changed_files(snapshot, grown, more) == quick.Changes([12], [10, 1501])
+    unstamped = array.array("q", more)
+    unstamped[2 * 10], unstamped[2 * 10 + 1] = -1, -1
+    assert quick.changed_files(snapshot, grown, unstamped) is None
 
 
 WHEN = datetime(2021, 7, 10, 13, 41, tzinfo=UTC)
@@ -404,4 +415,82 @@ def test_a_snapshot_of_the_wrong_shape_is_not_trusted(
     assert report.mode == "full" and report.parsed == 42, what
     assert len(report.notices) == 1 and "cache discarded" in report.notices[0], what
     assert not (tmp_path / "pwned").exists()
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
+NEW = """---
+title: '新到的一篇'
+date: {date}
+categories: [{categories}]
+author: 中证网
+{extra}---
+<p>\u3000\u3000新到的正文。</p>
+"""
+
+
+def add(site: Config, name: str, *, date: str = "2022-03-01 09:00:00", categories: str = "金融",
+        extra: str = "") -> Path:
+    path = site.content / name
+    path.write_text(NEW.format(date=date, categories=categories, extra=extra), encoding="utf-8")
+    return path
+
+
+def test_a_new_article_goes_in_by_the_short_path(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 17)
+    build(site)
+    before = snapshot_of(site)
+    add(site, "zz-new.md")  # newer than every other: heads all articles and 金融 (a feed that exists)
+    report = build(site)
+    assert report.mode == "quick" and report.parsed == 1
+    assert report.summary().startswith("feeds: 43 files read, ")
+    written = {p for p in report.write.written if not p.endswith((".gz", ".br"))}
+    assert {"all.rss", "category/finance.rss", "index.html", "feeds.opml"} <= written
+    same_as_a_full_build(site, report, tmp_path, "full")
+    after = snapshot_of(site)
+    assert after.windows[0].items[0] == "zz-new.md" and after.windows[0].length == before.windows[0].length + 1
+    assert "zz-new.md" in after.sources and len(after.sources) == len(before.sources) + 1
+    edit_body(site.content / "zz-new.md", 1)  # and the next build finds it in the cache
+    again = build(site)
+    assert again.mode == "quick" and again.parsed == 1
+    same_as_a_full_build(site, again, tmp_path, "again")
+
+
+def test_a_new_article_below_every_first_page_changes_no_feed(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 18)
+    build(site)
+    add(site, "0-old.md", date="2001-01-01 09:00:00")  # in feeds whose first pages are full
+    report = build(site)
+    assert report.mode == "quick"
+    written = {p for p in report.write.written if not p.endswith((".gz", ".br"))}
+    assert written <= {"index.html"}  # its counts of articles, if anything
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
+@pytest.mark.parametrize(("what", "extra", "categories", "date"), [
+    ("a draft", "draft: true\n", "金融", "2022-03-01 09:00:00"),
+    ("an id of its own", "id: 'urn:new:1'\n", "金融", "2022-03-01 09:00:00"),
+    ("a new category", "", "金融, 全新栏目", "2022-03-01 09:00:00"),
+    ("the date of another article", "", "金融", SHARED_DATE),
+    ("no date", "", "金融", "不是日期"),
+])
+def test_a_new_file_that_could_move_others_takes_the_full_path(
+    tmp_path: Path, what: str, extra: str, categories: str, date: str
+) -> None:
+    site = make_site(tmp_path, 19)
+    build(site)
+    add(site, "zz-new.md", date=date, categories=categories, extra=extra)
+    report = build(site)
+    assert report.mode == "full", what
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
+def test_new_articles_take_the_full_path_where_slugs_clash(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 20)
+    for name, category in (("c1.md", "Ａ股"), ("c2.md", "A股")):  # two names, one slug: a slug-clash warning
+        add(site, name, date=f"2020-0{len(name)}-0{name[1]} 09:00:00", categories=category)
+    first = build(site)
+    assert any(f.code == "slug-clash" for f in first.findings)
+    add(site, "zz-new.md", categories="A股")
+    report = build(site)
+    assert report.mode == "full"
     same_as_a_full_build(site, report, tmp_path, "full")
