@@ -261,21 +261,20 @@ def test_a_cache_file_changed_since_its_snapshot_is_not_trusted(tmp_path: Path) 
     same_as_a_full_build(site, report, tmp_path, "full")
 
 
-def test_archives_take_the_full_path_and_save_no_snapshot(tmp_path: Path) -> None:
-    site = make_site(tmp_path, 13, archive_size=5)
+@pytest.mark.parametrize(("what", "settings", "options"), [
+    ("archives", {"archive_size": 5}, {}),  # their pages hold every article: no snapshot is kept
+    ("--strict", {}, {"strict": True}),
+])
+def test_archives_and_strict_builds_take_the_full_path(
+    tmp_path: Path, what: str, settings: dict[str, object], options: dict[str, bool]
+) -> None:
+    site = make_site(tmp_path, 13, **settings)
     build(site)
-    assert not (cache_folder(site) / SNAPSHOT).exists()
+    assert (cache_folder(site) / SNAPSHOT).exists() is not bool(settings), what
     edit_body(site.content / "a01.md", 1)
-    report = build(site)
-    assert report.mode == "full" and report.parsed == 1
+    report = build(site, **options)  # type: ignore[arg-type]
+    assert report.mode == "full" and report.parsed == 1, what
     same_as_a_full_build(site, report, tmp_path, "full")
-
-
-def test_strict_builds_take_the_full_path(tmp_path: Path) -> None:
-    site = make_site(tmp_path, 14)
-    build(site)
-    edit_body(site.content / "a01.md", 1)
-    assert build(site, strict=True).mode == "full"
 
 
 def stamped(source: str, size: int, article: Article | None) -> FileEntry:
