@@ -235,30 +235,26 @@ def _quick(
     clashes = any(f[2] == "slug-clash" for f in head.report["findings"])
     if not all(quick.admits(e, snapshot, config, clashes=clashes) for e in added):
         return None
-    articles = {**shown, **{s: e.article for s, e in changed.items() if s in shown and e.article is not None}}
-    windows, rest = snapshot.windows, snapshot.newest_rest
-    if added:
-        windows, articles, rest = quick.with_added(snapshot, articles, [e.article for e in added if e.article], config)
-        kept = {w.path: w.items for w in snapshot.windows}
-        same = {w.path for w in windows if w.items == kept[w.path] and edited.isdisjoint(w.items)}
-    now = replace(snapshot, sources=tuple(source for source, _, _ in scanned), numbers=numbers, windows=windows,
-                  articles=articles, newest_rest=rest,
-                  dates=snapshot.dates | {quick.micros(e.article.published) for e in added if e.article})
-    specs = quick.specs_of(now, articles)
-    if added:
+    edited_records = {s: e.article for s, e in changed.items() if s in shown and e.article is not None}
+    fresh = quick.advanced(snapshot, config, tuple(source for source, _, _ in scanned), numbers,
+                           {**shown, **edited_records}, [e.article for e in added if e.article is not None])
+    specs = quick.specs_of(fresh, fresh.articles)
+    if added:  # the feeds they went in changed: their fingerprints are made now
+        before = {w.path: w.items for w in snapshot.windows}
+        same = {w.path for w in fresh.windows if w.items == before[w.path] and edited.isdisjoint(w.items)}
         prints = _fingerprints(specs, stamps, config, head.outputs, same)
     report = _report_with(head.report, added, clock) if added else head.report
     side: dict[str, Any] = {}
 
     def meanwhile() -> None:
         side["staged"] = staged = restage(folder, head, snapshot, blocks, changed, added)
-        side["snapshot"] = pack_snapshot(replace(now, blocks=staged.index))
+        side["snapshot"] = pack_snapshot(replace(fresh, blocks=staged.index))
         kept_text = head.report_text if not added else None
         side["text"] = kept_text if kept_text is not None else encode_report(report)
 
     try:
         written, outputs = _render_and_write(specs, prints, config, jobs, meanwhile, workers,
-                                             quick.newest(now, articles))
+                                             quick.newest(fresh, fresh.articles))
     except BaseException:
         if "staged" in side:
             side["staged"].path.unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from feeds.cache import Snapshot, Window
@@ -132,6 +132,19 @@ def with_added(
     left = [known[s].modified for s in known if s not in shown]  # new ones on no first page, and those pushed off
     rest = max([*left, snapshot.newest_rest] if snapshot.newest_rest is not None else left, default=None)
     return tuple(windows), shown, rest
+
+
+def advanced(
+    snapshot: Snapshot, config: Config, sources: tuple[str, ...], numbers: array.array[int],
+    articles: Mapping[str, Article], added: Sequence[Article],
+) -> Snapshot:
+    """The snapshot of the files now (``sources``, ``numbers``): ``articles`` the records of its windows
+    (edited ones in place), with ``added`` put in (each ``admits``)."""
+    windows, shown, rest = snapshot.windows, dict(articles), snapshot.newest_rest
+    if added:
+        windows, shown, rest = with_added(snapshot, articles, added, config)
+    return replace(snapshot, sources=sources, numbers=numbers, windows=windows, articles=shown, newest_rest=rest,
+                   dates=snapshot.dates | {micros(a.published) for a in added})
 
 
 def micros(moment: datetime) -> int:
