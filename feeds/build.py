@@ -233,7 +233,7 @@ def _quick(
     if not all(quick.keeps_place(old[s], e, shown=s in shown, shared=shared) for s, e in changed.items()):
         return None
     clashes = any(f[2] == "slug-clash" for f in head.report["findings"])
-    if not all(quick.admits(e, snapshot, config, clashes=clashes) for e in added):
+    if not quick.admits(added, snapshot, config, clashes=clashes):
         return None
     edited_records = {s: e.article for s, e in changed.items() if s in shown and e.article is not None}
     fresh = quick.advanced(snapshot, config, tuple(source for source, _, _ in scanned), numbers,
@@ -266,7 +266,7 @@ def _quick(
 
 
 def _report_with(report: Mapping[str, Any], added: Sequence[FileEntry], now: datetime) -> dict[str, Any]:
-    """``report`` (of a build) with the files ``added`` (articles, no drafts, ``feeds.quick.admits``) in it:
+    """``report`` (of a build) with the files ``added`` (``feeds.quick.admits``: articles, no drafts) in it:
     their own findings, in order among the others, as ``feeds.review.findings_of`` would put them."""
     from feeds.review import article_findings
 

@@ -9,7 +9,7 @@ order as before. The build then renders from the snapshot with the edited
 records in place and replays the last report, instead of reading every
 entry of the cache and planning again. A few new files are put in too,
 when each is an article that can only go in feeds that exist, at a place
-its date decides alone, with nothing to say about other files
+its date decides alone, with nothing to say about other files, new or old
 (``admits``, ``with_added``); its own findings join the report. Any other
 change (a file removed or renamed; a date, a category, a tag, an author,
 an id, a draft flag or a finding that changed; a new draft, error, name
@@ -87,28 +87,33 @@ def changed_files(snapshot: Snapshot, scanned: Scanned, numbers: array.array[int
     return Changes(changed, added)
 
 
-def admits(new: FileEntry, snapshot: Snapshot, config: Config, *, clashes: bool) -> bool:
-    """A new file's article can be put in the snapshot's feeds without planning again.
+def admits(added: Sequence[FileEntry], snapshot: Snapshot, config: Config, *, clashes: bool) -> bool:
+    """The new files' articles can be put in the snapshot's feeds without planning again.
 
-    An article, no draft, with no id of its own, whose id no article gives
-    and whose date no article has (a duplicate warning could come), whose
-    names all have feeds already (a new feed needs a slug), on a site where
-    no names' slugs clash (``clashes``: which file is warned moves with the
-    first file of a name).
+    Each an article, no draft, with no id of its own, whose id no article
+    gives and whose date no other article has, old or new (a duplicate
+    warning could come), whose names all have feeds already (a new feed
+    needs a slug), on a site where no names' slugs clash (``clashes``:
+    which file is warned moves with the first file of a name).
     """
-    a = new.article
-    if a is None or a.draft or a.given_id is not None or clashes or micros(a.published) in snapshot.dates:
-        return False
-    if article_id(a, config) in snapshot.given_ids:
-        return False
     feeds = {(w.family, w.name) for w in snapshot.windows}
-    return all((family, name) in feeds for family in config.families for name in names_of(a, family))
+    dates = set(snapshot.dates)
+    for entry in added:
+        a = entry.article
+        if a is None or a.draft or a.given_id is not None or clashes or micros(a.published) in dates:
+            return False
+        if article_id(a, config) in snapshot.given_ids:
+            return False
+        if not all((family, name) in feeds for family in config.families for name in names_of(a, family)):
+            return False
+        dates.add(micros(a.published))
+    return True
 
 
 def with_added(
     snapshot: Snapshot, articles: Mapping[str, Article], added: Sequence[Article], config: Config,
 ) -> tuple[tuple[Window, ...], dict[str, Article], datetime | None]:
-    """The snapshot's feeds with ``added`` (each ``admits``) in them: windows, the records shown, newest_rest.
+    """The snapshot's feeds with ``added`` (``admits``) in them: windows, the records shown, newest_rest.
 
     ``articles`` are the records of the snapshot's windows (edited ones in
     place). Each new article goes where ``feeds.plan.sort_articles`` puts it
@@ -139,7 +144,7 @@ def advanced(
     articles: Mapping[str, Article], added: Sequence[Article],
 ) -> Snapshot:
     """The snapshot of the files now (``sources``, ``numbers``): ``articles`` the records of its windows
-    (edited ones in place), with ``added`` put in (each ``admits``)."""
+    (edited ones in place), with ``added`` put in (``admits``)."""
     windows, shown, rest = snapshot.windows, dict(articles), snapshot.newest_rest
     if added:
         windows, shown, rest = with_added(snapshot, articles, added, config)

@@ -493,3 +493,15 @@ def test_new_articles_take_the_full_path_where_slugs_clash(tmp_path: Path) -> No
     report = build(site)
     assert report.mode == "full"
     same_as_a_full_build(site, report, tmp_path, "full")
+
+
+def test_two_new_articles_of_one_date_take_the_full_path(tmp_path: Path) -> None:
+    """Each date is new, but the same for both: with the same title, each is a duplicate of the other."""
+    site = make_site(tmp_path, 21)
+    build(site)
+    add(site, "zz-new1.md")
+    add(site, "zz-new2.md")
+    report = build(site)
+    assert report.mode == "full"
+    assert {f.file for f in report.findings if f.code == "duplicate-title"} == {"zz-new1.md", "zz-new2.md"}
+    same_as_a_full_build(site, report, tmp_path, "full")
