@@ -86,7 +86,17 @@ class Cache:
     blocks: tuple[Block, ...] = field(default=(), compare=False, repr=False)
     token: str = field(default="", compare=False)  # names the snapshot saved with it ("": none)
     blocks_at: int = field(default=0, compare=False)  # where its first block starts in its file
-    report_text: str | None = field(default=None, compare=False, repr=False)  # ``report`` as its file holds it
+    line: bytes = field(default=b"", compare=False, repr=False)  # its file's second line, read with entries=False
+
+    @functools.cached_property
+    def report_text(self) -> str | None:
+        """``report``'s JSON as this cache's file holds it, when its second line is exactly what
+        ``save_cache`` writes: a rebuild that keeps the report writes it again as it was, instead of
+        encoding a few MB again at 100k files. Found only when asked (not by a build with nothing to do)."""
+        prefix = _extra_prefix(self.outputs, self.slugs).encode()
+        if self.line.startswith(prefix) and self.line.endswith(b"}\n"):
+            return self.line[len(prefix) : -2].decode()
+        return None
 
 
 @dataclass(frozen=True)
@@ -179,7 +189,7 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
             return Cache(_str(header["stamp"]), _entries(blocks), _outputs(extra["outputs"]),
                          _str_map(extra["slugs"]), {} if entries else _dict(extra["report"]),
                          _identity(os.fstat(handle.fileno())), blocks, _str(header.get("snapshot", "")),
-                         blocks_at, None if entries else _report_text(line, extra))
+                         blocks_at, b"" if entries else line)
         except (ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError) as exc:
             raise CacheError(f"corrupt ({exc})") from exc
 
@@ -207,17 +217,6 @@ def _headed(path: Path, fmt: str, what: str) -> Iterator[tuple[BinaryIO, dict[st
         if header.get("version") != VERSION or header.get("layout") != LAYOUT:
             raise CacheError(f"{what} of format {header.get('version')!r}, expected {VERSION}")
         yield handle, header
-
-
-def _report_text(line: bytes, extra: Mapping[str, Any]) -> str | None:
-    """The report's JSON as ``line`` (the second line of a cache file) holds it, when the line is
-    exactly what ``save_cache`` writes: a rebuild that keeps the report writes it again as it was,
-    instead of encoding a few MB again at 100k files."""
-    prefix = (f'{{"outputs":{_ENCODER.encode(extra["outputs"])},"slugs":{_ENCODER.encode(extra["slugs"])},'
-              '"report":').encode()
-    if line.startswith(prefix) and line.endswith(b"}\n"):
-        return line[len(prefix) : -2].decode()
-    return None
 
 
 def _entries(blocks: Sequence[Block]) -> dict[str, FileEntry]:
@@ -549,9 +548,7 @@ def save_cache(
         with tmp.open("wb") as handle:
             handle.write(_dumps({"format": FORMAT, "version": VERSION, "layout": LAYOUT,
                                  "key": config_key(config), "stamp": cache.stamp, "snapshot": token}).encode())
-            outputs = {p: [o.fingerprint, o.size, o.mtime_ns] for p, o in sorted(cache.outputs.items())}
-            handle.write(f'{{"outputs":{_ENCODER.encode(outputs)},"slugs":{_ENCODER.encode(dict(cache.slugs))},'
-                         '"report":'.encode())
+            handle.write(_extra_prefix(cache.outputs, cache.slugs).encode())
             # Megabytes at 100k files (every finding of the report): written a slice at a time, so
             # neither a newline appended nor the UTF-8 encoding copies all of it at once.
             text = encode_report(cache.report) if report is None else report
@@ -568,6 +565,12 @@ def save_cache(
     finally:
         staged.path.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
+
+
+def _extra_prefix(outputs: Mapping[str, Output], slugs: Mapping[str, str]) -> str:
+    """The second line of a cache file up to its report (the report, then ``}``, follow)."""
+    records = {p: [o.fingerprint, o.size, o.mtime_ns] for p, o in sorted(outputs.items())}
+    return f'{{"outputs":{_ENCODER.encode(records)},"slugs":{_ENCODER.encode(dict(slugs))},"report":'
 
 
 def encode_report(report: Mapping[str, Any]) -> str:
