@@ -481,13 +481,9 @@ def restage(folder: Path, cache: Cache, snapshot: Snapshot, blocks: Mapping[int,
 @contextlib.contextmanager
 def _same_file(folder: Path, cache: Cache) -> Iterator[int]:
     """The fd of ``cache``'s file, when it is still the file ``cache`` was read from (else CacheError)."""
-    try:
-        handle = (folder / FILE).open("rb")
-    except OSError as exc:
-        raise CacheError(f"cannot read: {exc.strerror or exc}") from exc
-    with handle:
-        if _identity(os.fstat(handle.fileno())) != cache.origin:
-            raise CacheError("replaced while this build read it")
+    with _still(folder / FILE, cache.origin) as handle:
+        if handle is None:
+            raise CacheError("replaced, or gone, while this build read it")
         yield handle.fileno()
 
 
@@ -511,17 +507,24 @@ def pack_block(entries: Sequence[FileEntry]) -> bytes:
 
 @contextlib.contextmanager
 def _old_file(path: Path, previous: Cache | None) -> Iterator[BinaryIO | None]:
-    """``path`` opened, when it is still the file ``previous`` was read from."""
+    """``path`` opened, when it is still the file ``previous`` was read from (and it has blocks)."""
     if previous is None or not previous.blocks:
         yield None
         return
+    with _still(path, previous.origin) as handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def _still(path: Path, origin: tuple[int, int, int] | None) -> Iterator[BinaryIO | None]:
+    """``path`` opened, when it is still the file of identity ``origin`` (``_identity``); else None."""
     try:
         handle = path.open("rb")
     except OSError:
         yield None
         return
     with handle:
-        yield handle if previous.origin == _identity(os.fstat(handle.fileno())) else None
+        yield handle if origin == _identity(os.fstat(handle.fileno())) else None
 
 
 def save_cache(
