@@ -34,6 +34,7 @@ from feeds.cache import (
     finding_json,
     folder_stamp,
     load_cache,
+    load_entries,
     load_snapshot,
     pack_snapshot,
     quick_blocks,
@@ -122,7 +123,7 @@ def build(
     start = time.perf_counter()
     clock = now or datetime.now(UTC)
     with output_lock(config.output, lock_timeout), contextlib.ExitStack() as stack:
-        head, notices = _open_cache(config, use_cache, entries=False)  # header and report only
+        head, notices = _open_cache(config, use_cache)  # header and report only
         # A cold build forks its slugger now: it imports pypinyin while this process scans.
         slugger = stack.enter_context(_slugger(config)) if head is None and jobs > 1 else None
         scanned = scan(config, split=jobs > 1)
@@ -140,13 +141,13 @@ def build(
                 quick = _quick(config, head, scanned, numbers, stamp, jobs, workers, clock)
             except CacheError as exc:
                 quick, found_cache = None, False
-                notices += (f"{cache_folder(config)}: warning: cache discarded: {exc}; doing a full build",)
+                notices += (_discarded(config, exc),)
             if quick is not None:
                 return replace(quick, seconds=time.perf_counter() - start, notices=notices)
         if workers is not None:
             workers.warm_parser()  # for the files that changed, while the cache is read
+        cache, more = _with_entries(config, head if found_cache else None)
         head = None  # its report: 30k findings at 100k files, not needed now
-        cache, more = _open_cache(config, use_cache and found_cache)
         notices += more
         known = cache.entries if cache is not None else None
         cached_slugs = cache.slugs if cache is not None else {}
@@ -332,16 +333,28 @@ def cache_folder(config: Config) -> Path:
     return config.cache if config.cache is not None else config.output / ".feeds-cache"
 
 
-def _open_cache(
-    config: Config, use_cache: bool, *, entries: bool = True
-) -> tuple[Cache | None, tuple[str, ...]]:
+def _open_cache(config: Config, use_cache: bool) -> tuple[Cache | None, tuple[str, ...]]:
+    """The cache's header and report (``load_cache`` without entries), and the notice if it was discarded."""
     if not use_cache:
         return None, ()
-    folder = cache_folder(config)
     try:
-        return load_cache(folder, config, entries=entries), ()
+        return load_cache(cache_folder(config), config, entries=False), ()
     except CacheError as exc:
-        return None, (f"{folder}: warning: cache discarded: {exc}; doing a full build",)
+        return None, (_discarded(config, exc),)
+
+
+def _with_entries(config: Config, head: Cache | None) -> tuple[Cache | None, tuple[str, ...]]:
+    """``head`` with its entries (``load_entries``), and the notice if it was discarded."""
+    if head is None:
+        return None, ()
+    try:
+        return load_entries(cache_folder(config), head), ()
+    except CacheError as exc:
+        return None, (_discarded(config, exc),)
+
+
+def _discarded(config: Config, exc: CacheError) -> str:
+    return f"{cache_folder(config)}: warning: cache discarded: {exc}; doing a full build"
 
 
 def _untouched(cache: Cache, stamp: str, output: Path) -> bool:
