@@ -28,6 +28,7 @@ from feeds.cache import (
     Cache,
     CacheError,
     Output,
+    Snapshot,
     config_key,
     encode_report,
     finding_from_json,
@@ -52,6 +53,8 @@ from feeds.output import WriteReport, output_lock, read_manifest, remove_temp_fi
 from feeds.review import future_findings, ordered
 
 if TYPE_CHECKING:
+    from feeds.entries import EntryCache
+    from feeds.fanout import Reuse
     from feeds.plan import FeedSpec, FeedView
     from feeds.workers import Slugger, Workers
 
@@ -132,18 +135,18 @@ def build(
         if head is not None and not strict and _untouched(head, stamp, config.output):
             return _replayed(head, clock, time.perf_counter() - start)
         found_cache = head is not None
-        # A rebuild forks its worker processes before the cache is read, and they import the renderers
-        # while it is; a cold build forks its own later (this process parses beside them, importing the
-        # renderers that later ones inherit).
-        workers = stack.enter_context(_workers(config, jobs if found_cache else 1))
-        if head is not None and not strict:
+        if head is not None and not strict:  # in this process: a few files, a few feeds (no fork pays off)
             try:
-                quick = _quick(config, head, scanned, numbers, stamp, jobs, workers, clock)
+                quick = _quick(config, head, scanned, numbers, stamp, clock)
             except CacheError as exc:
                 quick, found_cache = None, False
                 notices += (_discarded(config, exc),)
             if quick is not None:
                 return replace(quick, seconds=time.perf_counter() - start, notices=notices)
+        # A rebuild forks its worker processes before the cache is read, and they import the renderers
+        # while it is; a cold build forks its own later (this process parses beside them, importing the
+        # renderers that later ones inherit).
+        workers = stack.enter_context(_workers(config, jobs if found_cache else 1))
         if workers is not None:
             workers.warm_parser()  # for the files that changed, while the cache is read
         cache, more = _with_entries(config, head if found_cache else None)
@@ -195,8 +198,7 @@ def build(
 
 
 def _quick(
-    config: Config, head: Cache, scanned: Scanned, numbers: array.array[int], stamp: str, jobs: int,
-    workers: Workers | None, clock: datetime,
+    config: Config, head: Cache, scanned: Scanned, numbers: array.array[int], stamp: str, clock: datetime,
 ) -> BuildReport | None:
     """The build, when the changes move no article (``feeds.quick``); None when they may.
 
@@ -213,21 +215,14 @@ def _quick(
     if snapshot is None or changes is None:
         return None
     todo = [scanned[p] for p in (*changes.changed, *changes.added)]
-    parsed = _parse_soon(config, todo, workers)
     edited = {scanned[p][0] for p in changes.changed}
     new_files = {scanned[p][0] for p in changes.added}
-    blocks = quick_blocks(folder, head, snapshot, sorted(edited | new_files))  # read and checked while workers parse
+    blocks = quick_blocks(folder, head, snapshot, sorted(edited | new_files))
     old = {e.source: e for entries in blocks.values() for e in entries if e.source in edited}
     if len(old) != len(edited):
         raise CacheError(f"corrupt (a file {SNAPSHOT} lists has no entry)")
     _import_planners()
-    stamps = {source: st for source, _, st in scanned}
-    if not new_files:
-        # What to render: the same feeds as before, so the same fingerprints (made of paths and stamps) whatever
-        # the edited records hold. Found while the workers parse them.
-        same = {w.path for w in snapshot.windows if edited.isdisjoint(w.items)}  # same items, same stamps
-        prints = _fingerprints(quick.specs_of(snapshot, snapshot.articles), stamps, config, head.outputs, same)
-    entries = {e.source: e for e in parsed()}
+    entries = {e.source: e for e in load_articles(config, cache={}, scanned=todo).entries}
     changed = {s: e for s, e in entries.items() if s in edited}
     added = sorted((e for s, e in entries.items() if s in new_files), key=lambda e: e.source)
     shown, shared = snapshot.articles, snapshot.shared
@@ -240,10 +235,9 @@ def _quick(
     fresh = quick.advanced(snapshot, config, tuple(source for source, _, _ in scanned), numbers,
                            {**shown, **edited_records}, [e.article for e in added if e.article is not None])
     specs = quick.specs_of(fresh, fresh.articles)
-    if added:  # the feeds they went in changed: their fingerprints are made now
-        before = {w.path: w.items for w in snapshot.windows}
-        same = {w.path for w in fresh.windows if w.items == before[w.path] and edited.isdisjoint(w.items)}
-        prints = _fingerprints(specs, stamps, config, head.outputs, same)
+    before = {w.path: w.items for w in snapshot.windows}
+    same = {w.path for w in fresh.windows if w.items == before[w.path] and edited.isdisjoint(w.items)}  # same stamps
+    prints = _fingerprints(specs, {source: st for source, _, st in scanned}, config, head.outputs, same)
     report = _report_with(head.report, added, clock) if added else head.report
     side: dict[str, Any] = {}
 
@@ -254,8 +248,9 @@ def _quick(
         side["text"] = kept_text if kept_text is not None else encode_report(report)
 
     try:
-        written, outputs = _render_and_write(specs, prints, config, jobs, meanwhile, workers,
-                                             quick.newest(fresh, fresh.articles))
+        written, outputs = _render_and_write(specs, prints, config, 1, meanwhile, None,
+                                             quick.newest(fresh, fresh.articles),
+                                             _splicer(config, head.outputs, snapshot, edited | new_files))
     except BaseException:
         if "staged" in side:
             side["staged"].path.unlink(missing_ok=True)
@@ -264,6 +259,33 @@ def _quick(
                snapshot=side["snapshot"], report=side["text"])
     head = replace(head, report=report)
     return _replayed(head, clock, 0.0, written, mode="quick", parsed=len(todo))
+
+
+def _splicer(config: Config, last: Mapping[str, Output], snapshot: Snapshot, fresh: set[str]) -> Reuse:
+    """Documents made from the last build's (``feeds.splice``), rendering only the items of ``fresh``."""
+    from feeds.splice import spliced
+
+    shown = {w.path: w.items for w in snapshot.windows}
+
+    def reuse(path: str, view: FeedView, entries: EntryCache) -> bytes | None:
+        items = shown.get(view.spec.path)
+        data = _last_bytes(config.output, path, last.get(path)) if items is not None else None
+        if items is None or data is None:
+            return None
+        return spliced(view, path.rsplit(".", 1)[1], config, entries, data, items, fresh)
+
+    return reuse
+
+
+def _last_bytes(output: Path, path: str, record: Output | None) -> bytes | None:
+    """The file at ``path`` as the last build wrote it (its size and mtime as ``record`` has them), else None."""
+    if record is None or not _on_disk(output / path, record):
+        return None
+    try:
+        data = (output / path).read_bytes()
+    except OSError:
+        return None
+    return data if len(data) == record.size else None
 
 
 def _report_with(report: Mapping[str, Any], added: Sequence[FileEntry], now: datetime) -> dict[str, Any]:
@@ -289,14 +311,6 @@ def _slugger(config: Config) -> Iterator[Slugger]:
 
     with Slugger(config) as slugger:
         yield slugger
-
-
-def _parse_soon(config: Config, todo: Scanned, workers: Workers | None) -> Callable[[], list[FileEntry]]:
-    """The entries of ``todo`` (a few files), parsing now in ``workers``; without, here when asked."""
-    if workers is None or not todo:
-        return lambda: list(load_articles(config, cache={}, scanned=todo).entries)
-    results = workers.parse([[(path, source, stamp) for source, path, stamp in todo]], None)  # submitted now
-    return lambda: [entry for part, _, _ in results for entry in part]
 
 
 def _import_planners() -> None:
@@ -419,11 +433,12 @@ def _fingerprints(
 def _render_and_write(
     specs: Sequence[FeedSpec], found: tuple[dict[str, str], set[str]], config: Config,
     jobs: int, meanwhile: Callable[[], None], workers: Workers | None, newest: datetime | None,
+    reuse: Reuse | None = None,
 ) -> tuple[WriteReport, dict[str, Output]]:
     """Render the feeds of ``specs`` whose fingerprint changed (and the index pages); write what differs.
 
     ``found`` is what ``_fingerprints`` found; ``newest`` the newest item's
-    time (``feeds.opml.newest_item``).
+    time (``feeds.opml.newest_item``); ``reuse`` as ``feeds.fanout.render_items`` has it.
     """
     from feeds.fanout import render_items  # renderers: not for a build with nothing to render
     from feeds.index import render_index
@@ -440,7 +455,7 @@ def _render_and_write(
         pages.extend([(INDEX, render_index(specs, config)), (OPML, opml_document(specs, config, newest))])
         meanwhile()
 
-    rendered = render_items(views, todo, config, jobs, beside, workers)
+    rendered = render_items(views, todo, config, jobs, beside, workers, reuse)
     try:  # the pages come after every feed: ``beside`` is done by then
         items = chain(rendered, (i for p, data in pages for i in copies(p, data)))
         written = write_tree(items, paths, config.output, keep={p for path in fresh for p in with_copies(path)})

@@ -13,15 +13,19 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from feeds.compress import copies
 from feeds.config import Config
 from feeds.entries import EntryCache
 from feeds.plan import FeedView
 from feeds.site import render_document
-from feeds.workers import Done, Task, Workers
+
+if TYPE_CHECKING:  # the pool's machinery (10 ms of imports): not for a rebuild that renders here
+    from feeds.workers import Done, Task, Workers
 
 Item = tuple[str, bytes]
+Reuse = Callable[[str, FeedView, EntryCache], "bytes | None"]  # a document's bytes made another way, or None
 
 _POOL_FROM = 2  # feeds to render before worker processes pay off (a fork costs ~20 ms)
 
@@ -44,7 +48,7 @@ def tasks(views: Mapping[str, FeedView], paths: Sequence[str], spread: int = 1) 
 
 def render_items(views: Mapping[str, FeedView], paths: Sequence[str], config: Config, jobs: int,
                  meanwhile: Callable[[], None] = lambda: None,
-                 workers: Workers | None = None) -> Generator[Item | Done, None, None]:
+                 workers: Workers | None = None, reuse: Reuse | None = None) -> Generator[Item | Done, None, None]:
     """(path, bytes) of every document in ``paths`` and of its compressed copies.
 
     In worker processes (``workers``, else started here when ``jobs`` and
@@ -52,7 +56,9 @@ def render_items(views: Mapping[str, FeedView], paths: Sequence[str], config: Co
     worker wrote it into ``config.output`` (``write_if_changed``), so start
     this only once ``write_tree`` has written its manifest. ``meanwhile`` is
     called once: in a thread of this process while workers render (this one
-    would only wait), else before rendering here.
+    would only wait), else before rendering here. ``reuse`` (here only, with
+    one job) may give a document's bytes without rendering it all
+    (``feeds.splice``); where it gives None the document is rendered.
     """
     todo = tasks(views, paths, workers.jobs if workers is not None else jobs)
     if workers is not None and todo:
@@ -61,16 +67,22 @@ def render_items(views: Mapping[str, FeedView], paths: Sequence[str], config: Co
         meanwhile()
         entries = EntryCache(config)
         for task in todo:
-            yield from render_task(task, views, config, entries)
+            yield from render_task(task, views, config, entries, reuse)
     else:
+        from feeds.workers import Workers
+
         with Workers(config, min(jobs, len(todo))) as started:
             yield from _on_workers(todo, views, started, meanwhile)
 
 
-def render_task(task: Task, views: Mapping[str, FeedView], config: Config, entries: EntryCache) -> list[Item]:
+def render_task(task: Task, views: Mapping[str, FeedView], config: Config, entries: EntryCache,
+                reuse: Reuse | None = None) -> list[Item]:
     out: list[Item] = []
     for path in task:
-        out += copies(path, render_document(views[path], path.rsplit(".", 1)[1], config, entries))
+        data = reuse(path, views[path], entries) if reuse is not None else None
+        if data is None:
+            data = render_document(views[path], path.rsplit(".", 1)[1], config, entries)
+        out += copies(path, data)
     return out
 
 

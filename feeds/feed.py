@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -13,6 +14,7 @@ from feeds import __version__
 from feeds.config import Config
 from feeds.entries import Entry, EntryCache, site_author
 from feeds.links import TAG_DATE
+from feeds.models import Article
 from feeds.plan import FeedView
 
 GENERATOR = ("feeds", __version__)
@@ -79,10 +81,15 @@ class ArchiveMark(BaseExtension):  # type: ignore[misc]
         return feed
 
 
-def render_feed(view: FeedView, fmt: str, config: Config, entries: EntryCache) -> bytes:
-    """One feed document in one format ("rss" or "atom")."""
+def render_feed(view: FeedView, fmt: str, config: Config, entries: EntryCache,
+                items: Sequence[Article] | None = None) -> bytes:
+    """One feed document in one format ("rss" or "atom").
+
+    ``items``: only these of the view's items (in its order), under the
+    view's own channel or feed elements (``feeds.splice``).
+    """
     fg = _generator(view, fmt, config)
-    for article in view.items:
+    for article in view.items if items is None else items:
         _add_entry(fg, entries(article), fmt, config)
     if fmt == "rss":
         return bytes(fg.rss_str(pretty=True))

@@ -6,8 +6,9 @@ the next build finds the same files, a few of them changed, and every
 changed article keeps whatever decides where it goes and what is reported
 about it (``keeps_place``), every feed holds the same articles in the same
 order as before. The build then renders from the snapshot with the edited
-records in place and replays the last report, instead of reading every
-entry of the cache and planning again. A few new files are put in too,
+records in place (each document from its last bytes: ``feeds.splice``) and
+replays the last report, instead of reading every entry of the cache and
+planning again. A few new files are put in too,
 when each is an article that can only go in feeds that exist, at a place
 its date decides alone, with nothing to say about other files, new or old
 (``admits``, ``with_added``); its own findings join the report. Any other

@@ -113,19 +113,30 @@ def test_nothing_changed_reads_nothing_and_imports_no_renderer(site: Config, tmp
     assert "0 files written" in out.stderr
 
 
-def test_a_rebuild_renders_in_its_workers_and_imports_no_renderer_itself(site: Config, tmp_path: Path) -> None:
-    """One edit, rebuilt by `feeds build --jobs 2` in a fresh interpreter: feedgen, lxml and nh3 are the workers'.
+def test_a_quick_rebuild_forks_no_worker(site: Config, tmp_path: Path) -> None:
+    """One edit, rebuilt by `feeds build --jobs 2` in a fresh interpreter: a few items to render, here.
 
-    The workers import them while the build reads its cache; imported here they were a wait before the fork.
+    It renders the edited article's items only (``feeds.splice``): a pool would cost more than it saves.
     """
     command = build_command(site, tmp_path)
     assert main(command) == 0
     edit(site.content / "003_ef7f17c36a214753.txt", "title:", "title: 【更新】")
-    out = imports_of(command, {"feedgen", "lxml", "nh3", "yaml"})
+    out = imports_of(command, {"multiprocessing", "concurrent", "feeds.workers"})
     assert out.stdout.split(maxsplit=1) == ["0", "[]\n"]
     written, unchanged = map(int, re.search(r"(\d+) files written, (\d+) unchanged", out.stderr).groups())  # type: ignore[union-attr]
     assert written > 0 and unchanged > 0  # its feeds rewritten, the others kept
     assert "【更新】" in (site.output / "all.rss").read_text(encoding="utf-8")
+
+
+def test_a_full_path_rebuild_renders_in_its_workers(site: Config, tmp_path: Path) -> None:
+    """A change that moves an article (a new category), `--jobs 2`: feedgen, lxml and nh3 are the workers'."""
+    command = build_command(site, tmp_path)
+    assert main(command) == 0
+    edit(site.content / "003_ef7f17c36a214753.txt", "categories: 股市", "categories: [股市, 新栏目]")
+    out = imports_of(command, {"feedgen", "lxml", "nh3"})
+    assert out.stdout.split(maxsplit=1) == ["0", "[]\n"]
+    assert (site.output / "category").is_dir()
+    assert "新栏目" in (site.output / "feeds.opml").read_text(encoding="utf-8")
 
 
 # What a build with nothing to do never imports: the renderers, the parser, pypinyin, and what only

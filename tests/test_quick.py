@@ -157,6 +157,29 @@ def test_an_edit_of_a_shown_article_rewrites_its_feeds_only(tmp_path: Path) -> N
     same_as_a_full_build(site, report, tmp_path, "full")
 
 
+@pytest.mark.parametrize("damage", ["appended", "same size, older mtime", "removed"])
+def test_a_feed_file_not_as_the_last_build_left_it_is_rendered_whole(tmp_path: Path, damage: str) -> None:
+    """The short path makes a document from its last bytes (feeds.splice) only when its file is as written."""
+    site = make_site(tmp_path, 5)
+    build(site)
+    source = snapshot_of(site).windows[0].items[0]  # shown in all.rss
+    target = site.output / "all.rss"
+    data = target.read_bytes()
+    if damage == "appended":
+        target.write_bytes(data + b"<!-- -->")
+    elif damage == "removed":
+        target.unlink()
+    else:
+        at = data.rindex(b"<guid")  # in the last item, which the edit does not touch: it would be reused
+        target.write_bytes(data[:at] + b"<GUID" + data[at + 5:])
+        os.utime(target, ns=(0, 0))
+    edit_body(site.content / source, 1)
+    report = build(site)
+    assert report.mode == "quick"
+    assert "all.rss" in report.write.written
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
 def test_an_edit_of_an_article_on_no_first_page_writes_nothing(tmp_path: Path) -> None:
     site = make_site(tmp_path, 6)
     build(site)

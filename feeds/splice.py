@@ -1,0 +1,82 @@
+"""A feed document made again from its last bytes: new items rendered, the others kept as they were.
+
+A rebuild after one edit renders the few feeds that show the edited
+article, fifty items each, for one item that changed. An item's bytes in
+an RSS or Atom document depend on its article and the config alone, not on
+the feed it is in nor on its neighbours: feeds.feed writes every item at the
+same depth, under a root that declares the same namespaces, and the
+pretty-printer indents it by its depth alone. So the document is the new
+channel (or feed) elements around the items, each one either rendered now
+(the articles ``fresh`` names, and those the last document did not show) or
+cut out of the last document.
+
+The items are found by their tags at the start of a line with their
+indentation: text and attribute values are escaped, so ``<item>`` can only
+be the element itself. When anything is not as expected (another count of
+items, a document made by something else) the answer is None and the caller
+renders the whole document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from feeds.config import Config
+from feeds.entries import EntryCache
+from feeds.plan import FeedView
+
+FORMATS = ("rss", "atom")  # JSON Feed is rendered whole: it is json.dumps of one dict
+_TAGS = {"rss": (b"\n    <item>\n", b"\n    </item>\n"), "atom": (b"\n  <entry>\n", b"\n  </entry>\n")}
+
+
+def split_items(document: bytes, fmt: str) -> tuple[bytes, list[bytes], bytes] | None:
+    """(what comes before the first item, each item, what comes after the last), or None.
+
+    Joined again, the three give ``document`` back. None when it has no
+    item, or when an item's start tag is found after the last item (the
+    items are not one run).
+    """
+    start, end = _TAGS[fmt]
+    at = document.find(start)
+    if at < 0:
+        return None
+    at += 1  # an item begins after the newline that ends the line before it
+    head, items = document[:at], []
+    while document.startswith(start, at - 1):
+        stop = document.find(end, at)
+        if stop < 0:
+            return None
+        stop += len(end)
+        items.append(document[at:stop])
+        at = stop
+    tail = document[at:]
+    return (head, items, tail) if start not in document[at - 1:] else None
+
+
+def spliced(view: FeedView, fmt: str, config: Config, entries: EntryCache, last: bytes,
+            last_items: Sequence[str], fresh: Collection[str]) -> bytes | None:
+    """``view``'s document in ``fmt``, from ``last`` (its bytes as the last build wrote them).
+
+    ``last_items`` are the sources of the items ``last`` shows, in order;
+    ``fresh`` the sources whose articles changed since. None when ``last``
+    does not hold those items, or no item needs rendering (then the
+    channel's own elements changed: the whole document is rendered).
+    """
+    from feeds.feed import render_feed  # feedgen: only for a document that changed
+
+    if fmt not in FORMATS:
+        return None
+    parts = split_items(last, fmt)
+    if parts is None or len(parts[1]) != len(last_items):
+        return None
+    kept = dict(zip(last_items, parts[1], strict=True))
+    shown = view.items
+    todo = [a for a in shown if a.source in fresh or a.source not in kept]
+    if not todo:
+        return None
+    made = split_items(render_feed(view, fmt, config, entries, todo), fmt)
+    if made is None or len(made[1]) != len(todo):
+        return None
+    rendered = dict(zip((a.source for a in todo), made[1], strict=True))
+    items = [rendered[a.source] if a.source in rendered else kept[a.source] for a in shown]
+    return b"".join([made[0], *items, made[2]])
