@@ -40,7 +40,8 @@ METHOD_NOTES = (
     "or the body, in odd rounds, of the k-th newest article of round k is changed: it heads all.rss and its "
     "categories' feeds: an edit that moves no article, the short path of `feeds.quick`), ours one-new-article "
     "(a copy of the newest article, dated an hour and more later, is added: it moves every article of the "
-    "feeds it heads, the full incremental path; no target), [ours forced full with --no-cache], ours cold with "
+    "feeds it heads, at a place its date alone decides: the short path too; no target), [ours forced full "
+    "with --no-cache], ours cold with "
     "the default feeds, Hugo (fresh destination). One untimed cold run of "
     "ours and of Hugo's comes first. The edits go to bench/work/content-<N>/, a hard-linked copy of the "
     "corpus made afresh each run (an edit replaces a file, so the cached corpus never changes).",
