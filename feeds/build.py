@@ -221,7 +221,6 @@ def _quick(
     old = {e.source: e for entries in blocks.values() for e in entries if e.source in edited}
     if len(old) != len(edited):
         raise CacheError(f"corrupt (a file {SNAPSHOT} lists has no entry)")
-    _import_planners()
     entries = {e.source: e for e in load_articles(config, cache={}, scanned=todo).entries}
     changed = {s: e for s, e in entries.items() if s in edited}
     added = sorted((e for s, e in entries.items() if s in new_files), key=lambda e: e.source)
@@ -247,10 +246,13 @@ def _quick(
         kept_text = head.report_text if not added else None
         side["text"] = kept_text if kept_text is not None else encode_report(report)
 
+    # Edits that keep every date keep every feed's newest time: the pages show nothing else of the items.
+    same_times = not added and all(_modified(old[s]) == _modified(e) for s, e in changed.items())
     try:
         written, outputs = _render_and_write(specs, prints, config, 1, meanwhile, None,
                                              quick.newest(fresh, fresh.articles),
-                                             _splicer(config, head.outputs, snapshot, edited | new_files))
+                                             _splicer(config, head.outputs, snapshot, edited | new_files),
+                                             pages_kept=same_times and _pages_current(config, head.outputs))
     except BaseException:
         if "staged" in side:
             side["staged"].path.unlink(missing_ok=True)
@@ -275,6 +277,18 @@ def _splicer(config: Config, last: Mapping[str, Output], snapshot: Snapshot, fre
         return spliced(view, path.rsplit(".", 1)[1], config, entries, data, items, fresh)
 
     return reuse
+
+
+def _modified(entry: FileEntry) -> datetime | None:
+    return entry.article.modified if entry.article is not None else None
+
+
+def _pages_current(config: Config, last: Mapping[str, Output]) -> bool:
+    """index.html and feeds.opml, with all their copies, are on disk as the last build wrote them."""
+    from feeds.site import INDEX, OPML
+
+    pages = [p for path in (INDEX, OPML) for p in with_copies(path)]
+    return all(p in last and _on_disk(config.output / p, last[p]) for p in pages)
 
 
 def _last_bytes(output: Path, path: str, record: Output | None) -> bytes | None:
@@ -311,14 +325,6 @@ def _slugger(config: Config) -> Iterator[Slugger]:
 
     with Slugger(config) as slugger:
         yield slugger
-
-
-def _import_planners() -> None:
-    """What a rebuild needs here to plan and write (not the renderers, which its workers import)."""
-    import feeds.fanout
-    import feeds.index
-    import feeds.opml
-    import feeds.site  # noqa: F401
 
 
 def _import_renderers() -> None:
@@ -433,32 +439,38 @@ def _fingerprints(
 def _render_and_write(
     specs: Sequence[FeedSpec], found: tuple[dict[str, str], set[str]], config: Config,
     jobs: int, meanwhile: Callable[[], None], workers: Workers | None, newest: datetime | None,
-    reuse: Reuse | None = None,
+    reuse: Reuse | None = None, pages_kept: bool = False,
 ) -> tuple[WriteReport, dict[str, Output]]:
     """Render the feeds of ``specs`` whose fingerprint changed (and the index pages); write what differs.
 
     ``found`` is what ``_fingerprints`` found; ``newest`` the newest item's
-    time (``feeds.opml.newest_item``); ``reuse`` as ``feeds.fanout.render_items`` has it.
+    time (``feeds.opml.newest_item``); ``reuse`` as ``feeds.fanout.render_items``
+    has it; ``pages_kept``: index.html and feeds.opml are known to be current
+    (``_pages_current``), and are left as they are.
     """
     from feeds.fanout import render_items  # renderers: not for a build with nothing to render
-    from feeds.index import render_index
-    from feeds.opml import opml_document
     from feeds.site import INDEX, OPML, feed_views
 
     views = feed_views(specs, config)
     prints, fresh = found
     todo = sorted(set(prints) - fresh)
-    paths = {p for path in (*todo, INDEX, OPML) for p in with_copies(path)}
+    made = () if pages_kept else (INDEX, OPML)
+    paths = {p for path in (*todo, *made) for p in with_copies(path)}
+    keep = {p for path in (*fresh, *({INDEX, OPML} - set(made))) for p in with_copies(path)}
     pages: list[tuple[str, bytes]] = []
 
     def beside() -> None:  # while the feeds render: the index pages, and the caller's work
-        pages.extend([(INDEX, render_index(specs, config)), (OPML, opml_document(specs, config, newest))])
+        if made:
+            from feeds.index import render_index
+            from feeds.opml import opml_document
+
+            pages.extend([(INDEX, render_index(specs, config)), (OPML, opml_document(specs, config, newest))])
         meanwhile()
 
     rendered = render_items(views, todo, config, jobs, beside, workers, reuse)
     try:  # the pages come after every feed: ``beside`` is done by then
         items = chain(rendered, (i for p, data in pages for i in copies(p, data)))
-        written = write_tree(items, paths, config.output, keep={p for path in fresh for p in with_copies(path)})
+        written = write_tree(items, paths, config.output, keep=keep)
     except BaseException:
         rendered.close()  # a failed write stops the workers (and waits for ``meanwhile``) now
         if workers is not None:

@@ -12,9 +12,7 @@ from datetime import datetime
 
 from feeds.config import Config
 from feeds.entries import EntryCache
-from feeds.index import render_index
 from feeds.models import Article
-from feeds.opml import newest_item, render_opml
 from feeds.plan import EPOCH, FeedSpec, FeedView, archive_views, plan_feeds
 
 INDEX = "index.html"
@@ -36,6 +34,8 @@ def render_site(articles: Sequence[Article], config: Config) -> dict[str, bytes]
 
 
 def build_site(articles: Sequence[Article], config: Config) -> Site:
+    from feeds.opml import newest_item
+
     specs = plan_feeds(articles, config)
     entries = EntryCache(config)
     files = render_files(specs, config, entries)
@@ -72,6 +72,9 @@ def render_files(specs: Sequence[FeedSpec], config: Config, entries: EntryCache)
     files: dict[str, bytes] = {}
     for path, view in feed_views(specs, config).items():
         files[path] = render_document(view, path.rsplit(".", 1)[1], config, entries)
+    from feeds.index import render_index  # the pages: not for a rebuild that keeps them
+    from feeds.opml import render_opml
+
     files[INDEX] = render_index(specs, config)
     files[OPML] = render_opml(specs, config)
     return files

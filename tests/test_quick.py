@@ -180,6 +180,38 @@ def test_a_feed_file_not_as_the_last_build_left_it_is_rendered_whole(tmp_path: P
     same_as_a_full_build(site, report, tmp_path, "full")
 
 
+PAGES = ("index.html", "feeds.opml")
+
+
+def test_an_edit_that_keeps_every_date_keeps_the_pages_as_they_are(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 5)
+    build(site)
+    source = snapshot_of(site).windows[0].items[0]
+    (site.output / "feeds.opml.gz").write_bytes(b"")  # a copy not as written: the pages are made again
+    edit_body(site.content / source, 1)
+    report = build(site)
+    assert report.mode == "quick" and "feeds.opml.gz" in report.write.written
+    before = {p: (site.output / p).stat().st_mtime_ns for p in PAGES}
+    edit_body(site.content / source, 2)
+    report = build(site)
+    assert report.mode == "quick"
+    assert set(PAGES) <= set(report.write.unchanged)
+    assert {p: (site.output / p).stat().st_mtime_ns for p in PAGES} == before
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
+def test_an_edit_of_a_shown_date_makes_the_pages_again(tmp_path: Path) -> None:
+    """index.html shows each feed's newest time, feeds.opml the newest of all."""
+    site = make_site(tmp_path, 5)
+    build(site)
+    source = snapshot_of(site).windows[0].items[0]  # the newest article: every page shows its time
+    replace_line(site.content / source, "updated", "updated: 2029-01-01 08:00:00")
+    report = build(site)
+    assert report.mode == "quick"
+    assert set(PAGES) <= set(report.write.written)
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
 def test_an_edit_of_an_article_on_no_first_page_writes_nothing(tmp_path: Path) -> None:
     site = make_site(tmp_path, 6)
     build(site)
