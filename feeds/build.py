@@ -143,9 +143,9 @@ def build(
                 notices += (_discarded(config, exc),)
             if quick is not None:
                 return replace(quick, seconds=time.perf_counter() - start, notices=notices)
-        # A rebuild forks its worker processes before the cache is read, and they import the renderers
-        # while it is; a cold build forks its own later (this process parses beside them, importing the
-        # renderers that later ones inherit).
+        # A rebuild by the full path forks its worker processes before the cache's entries are read, and
+        # they import the renderers while they are; a cold build forks its own later (this process parses
+        # beside them, importing the renderers that later ones inherit).
         workers = stack.enter_context(_workers(config, jobs if found_cache else 1))
         if workers is not None:
             workers.warm_parser()  # for the files that changed, while the cache is read
