@@ -407,6 +407,11 @@ class _Stager:
         """``payload`` (``pack_block`` of ``entries``) framed."""
         self.frame(_FRAME.pack(len(payload), _digest(payload)) + payload, entries[0].source, entries[-1].source)
 
+    def copied(self, fd: int, offset: int, size: int, first: str, last: str) -> None:
+        """A whole frame copied from ``fd`` (a cache file) at ``offset``, as ``frame`` would write it."""
+        copy_range(fd, self._handle, offset, size)
+        self._index.append((size, first, last))
+
     def block(self, fresh: list[FileEntry]) -> None:
         """Pickle ``fresh`` as one block, and empty it."""
         if fresh:
@@ -439,10 +444,12 @@ def quick_blocks(
 ) -> dict[int, tuple[FileEntry, ...]]:
     """The entries of the blocks that hold the ``wanted`` paths, or would (``home``), by their place.
 
-    ``cache`` was read with ``entries=False``: every block's frame is read
-    and its digest checked all the same, and the file must be the one that
-    was read, with exactly the blocks the snapshot lists (CacheError if not),
-    so that ``restage`` can copy the others as they are.
+    ``cache`` was read with ``entries=False``. The file must be the one that
+    was read, with exactly the blocks the snapshot lists (CacheError if
+    not), so that ``restage`` can copy the others as they are. Only the
+    blocks read here are checked against their digests: the others are not
+    looked at by this build, and the next build that reads them checks them
+    (a block that fails its digest then discards the cache, as ever).
     """
     unpickler = _unpickler()
     homes = {home(snapshot.blocks, path) for path in wanted}
@@ -452,18 +459,20 @@ def quick_blocks(
         if os.fstat(fd).st_size != offset + sum(size for size, _, _ in snapshot.blocks):
             raise CacheError(f"corrupt (its blocks are not the ones {SNAPSHOT} lists)")
         for place, (size, first, last) in enumerate(snapshot.blocks):
+            if place not in homes:
+                offset += size
+                continue
             frame = os.pread(fd, size, offset)
             length, digest = _FRAME.unpack_from(frame) if len(frame) >= _FRAME.size else (-1, b"")
             if len(frame) != size or length != size - _FRAME.size or _digest(frame[_FRAME.size:]) != digest:
                 raise CacheError(f"corrupt (the block at byte {offset} does not match its digest)")
-            if place in homes:
-                try:
-                    entries = _checked(unpickler(io.BytesIO(frame[_FRAME.size:])).load(), "")
-                except Exception as exc:  # whatever a foreign pickle raises: never trusted
-                    raise CacheError(f"corrupt (the block at byte {offset}: {exc})") from exc
-                if (entries[0].source, entries[-1].source) != (first, last):
-                    raise CacheError(f"corrupt (the block at byte {offset} is not the one {SNAPSHOT} lists)")
-                found[place] = entries
+            try:
+                entries = _checked(unpickler(io.BytesIO(frame[_FRAME.size:])).load(), "")
+            except Exception as exc:  # whatever a foreign pickle raises: never trusted
+                raise CacheError(f"corrupt (the block at byte {offset}: {exc})") from exc
+            if (entries[0].source, entries[-1].source) != (first, last):
+                raise CacheError(f"corrupt (the block at byte {offset} is not the one {SNAPSHOT} lists)")
+            found[place] = entries
             offset += size
     return found
 
@@ -489,12 +498,40 @@ def restage(folder: Path, cache: Cache, snapshot: Snapshot, blocks: Mapping[int,
         for place, (size, first, last) in enumerate(snapshot.blocks):
             entries = blocks.get(place)
             if entries is None:
-                staged.frame(os.pread(fd, size, offset), first, last)
+                staged.copied(fd, offset, size, first, last)
             else:
                 run = [changed.get(e.source, e) for e in entries] + new.get(place, [])
                 staged.block(sorted(run, key=_SOURCE) if place in new else run)
             offset += size
     return staged.done()
+
+
+def copy_range(fd: int, out: BinaryIO, offset: int, count: int) -> None:
+    """``count`` bytes of ``fd`` from ``offset`` on, appended to ``out``; CacheError if it holds fewer.
+
+    In the kernel where it can (``copy_file_range``: no bytes through this
+    process), else read and written a megabyte at a time.
+    """
+    out.flush()  # what was written before goes first
+    target = out.fileno()
+    while count > 0 and _KERNEL_COPY:
+        try:
+            done = os.copy_file_range(fd, target, count, offset)
+        except OSError:  # EXDEV, ENOSYS, EINVAL: file systems and kernels that cannot
+            break
+        if done <= 0:
+            break
+        offset, count = offset + done, count - done
+    while count > 0:
+        chunk = os.pread(fd, min(count, 1 << 20), offset)
+        if not chunk:
+            raise CacheError("shorter than its blocks, while this build read it")
+        out.write(chunk)
+        offset, count = offset + len(chunk), count - len(chunk)
+    out.flush()
+
+
+_KERNEL_COPY = hasattr(os, "copy_file_range")
 
 
 @contextlib.contextmanager
@@ -579,8 +616,7 @@ def save_cache(
             del text
             handle.write(b"}\n")
             with staged.path.open("rb") as blocks:
-                while chunk := blocks.read(1 << 20):
-                    handle.write(chunk)
+                copy_range(blocks.fileno(), handle, 0, os.fstat(blocks.fileno()).st_size)
         os.replace(tmp, folder / FILE)
         for old in _OLD_FILES:
             (folder / old).unlink(missing_ok=True)

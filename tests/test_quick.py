@@ -16,7 +16,7 @@ import pytest
 
 from feeds import quick
 from feeds.build import BuildReport, build, cache_folder
-from feeds.cache import FILE, SNAPSHOT, Snapshot, load_cache, load_snapshot
+from feeds.cache import FILE, SNAPSHOT, CacheError, Snapshot, load_cache, load_snapshot
 from feeds.config import Config
 from feeds.loader import FileEntry, Stamp
 from feeds.models import Article, Author, Finding
@@ -314,6 +314,56 @@ def test_a_cache_file_changed_since_its_snapshot_is_not_trusted(tmp_path: Path) 
     report = build(site)
     assert report.mode == "full" and report.parsed == 42 and "cache discarded" in report.notices[0]
     same_as_a_full_build(site, report, tmp_path, "full")
+
+
+def test_a_block_no_change_reads_is_copied_unread_and_checked_by_the_next_build_that_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The short path checks the digests of the blocks it reads; the full path, of every block."""
+    from feeds import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_BLOCK", 5)  # 42 files: nine blocks
+    site = make_site(tmp_path, 12)
+    build(site)
+    head = load_cache(cache_folder(site), site, entries=False)
+    assert head is not None
+    snapshot = snapshot_of(site)
+    assert len(snapshot.blocks) > 2
+    source = snapshot.windows[0].items[0]
+    other = next(place for place in range(len(snapshot.blocks)) if place != cache_module.home(snapshot.blocks, source))
+    at = head.blocks_at + sum(size for size, _, _ in snapshot.blocks[: other + 1]) - 1  # its last payload byte
+    path = cache_folder(site) / FILE
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    edit_body(site.content / source, 1)
+    report = build(site)
+    assert report.mode == "quick" and report.notices == ()
+    same_as_a_full_build(site, report, tmp_path, "quick")
+    (site.content / source).unlink()  # the full path: every block read
+    report = build(site)
+    assert report.mode == "full" and "digest" in report.notices[0].split("cache discarded:")[1]
+    same_as_a_full_build(site, report, tmp_path, "full")
+    assert build(site).mode == "kept"
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+def test_copy_range_appends_the_bytes_or_says_the_file_is_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: bool
+) -> None:
+    from feeds import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_KERNEL_COPY", kernel and cache_module._KERNEL_COPY)
+    source = tmp_path / "source"
+    data = os.urandom(3 << 20)
+    source.write_bytes(data)
+    with source.open("rb") as src, (tmp_path / "out").open("wb") as out:
+        out.write(b"head")
+        cache_module.copy_range(src.fileno(), out, 5, len(data) - 10)
+        out.write(b"tail")
+        with pytest.raises(CacheError, match="shorter"):
+            cache_module.copy_range(src.fileno(), out, len(data) - 3, 4)
+    assert (tmp_path / "out").read_bytes() == b"head" + data[5:-5] + b"tail" + data[-3:]  # all it had, then the error
 
 
 @pytest.mark.parametrize(("what", "settings", "options"), [
