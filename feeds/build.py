@@ -39,6 +39,7 @@ from feeds.cache import (
     load_snapshot,
     pack_snapshot,
     quick_blocks,
+    records_with,
     restage,
     save_cache,
     stage_entries,
@@ -232,7 +233,7 @@ def _quick(
         return None
     edited_records = {s: e.article for s, e in changed.items() if s in shown and e.article is not None}
     fresh = quick.advanced(snapshot, config, tuple(source for source, _, _ in scanned), numbers,
-                           {**shown, **edited_records}, [e.article for e in added if e.article is not None])
+                           records_with(shown, edited_records), [e.article for e in added if e.article is not None])
     specs = quick.specs_of(fresh, fresh.articles)
     before = {w.path: w.items for w in snapshot.windows}
     same = {w.path for w in fresh.windows if w.items == before[w.path] and edited.isdisjoint(w.items)}  # same stamps
@@ -248,11 +249,14 @@ def _quick(
 
     # Edits that keep every date keep every feed's newest time: the pages show nothing else of the items.
     same_times = not added and all(_modified(old[s]) == _modified(e) for s, e in changed.items())
+    pages_kept = same_times and _pages_current(config, head.outputs)
+    # The records of the feeds to render, and of all when the pages are made again, read before any write.
+    quick.read_records(specs, _rendered_feeds(prints) if pages_kept else {w.path for w in fresh.windows}, config)
     try:
         written, outputs = _render_and_write(specs, prints, config, 1, meanwhile, None,
-                                             quick.newest(fresh, fresh.articles),
+                                             None if pages_kept else quick.newest(fresh, fresh.articles),
                                              _splicer(config, head.outputs, snapshot, edited | new_files),
-                                             pages_kept=same_times and _pages_current(config, head.outputs))
+                                             pages_kept=pages_kept)
     except BaseException:
         if "staged" in side:
             side["staged"].path.unlink(missing_ok=True)
@@ -277,6 +281,12 @@ def _splicer(config: Config, last: Mapping[str, Output], snapshot: Snapshot, fre
         return spliced(view, path.rsplit(".", 1)[1], config, entries, data, items, fresh)
 
     return reuse
+
+
+def _rendered_feeds(found: tuple[dict[str, str], set[str]]) -> set[str]:
+    """The feeds (``FeedSpec.path``) a file of which will be rendered (``_fingerprints`` found it changed)."""
+    prints, fresh = found
+    return {p.rsplit(".", 1)[0] for p in set(prints) - fresh}
 
 
 def _modified(entry: FileEntry) -> datetime | None:

@@ -34,7 +34,7 @@ import json
 import operator
 import os
 import struct
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -46,7 +46,7 @@ from feeds.loader import FileEntry, Stamp
 from feeds.models import Article, Author, Finding
 
 FORMAT = "feeds-cache"
-VERSION = 3
+VERSION = 4
 FILE = "cache.bin"
 SNAPSHOT = "snapshot.bin"
 SNAPSHOT_FORMAT = "feeds-snapshot"
@@ -117,6 +117,77 @@ class Window:
     title: str
     length: int  # of the whole history
     items: tuple[str, ...]  # the paths of the first page's articles, newest first
+
+
+class Records(Mapping[str, Article]):
+    """A snapshot's article records by path, as pickled bytes, each one unpickled and checked when first read.
+
+    A one-edit rebuild reads the records of the feeds it renders, a few
+    hundred of thousands, and saves the others again as the bytes they came
+    in. A record that is not an article of its path raises CacheError when
+    read. ``fresh`` records (edited, added) are held as records.
+    """
+
+    def __init__(self, packed: Mapping[str, bytes], fresh: Mapping[str, Article] | None = None,
+                 made: dict[str, Article] | None = None) -> None:
+        self._packed, self._fresh = packed, fresh or {}
+        self._made = {} if made is None else made  # shared by the Records made from this one: same bytes, same record
+
+    def __getitem__(self, source: str) -> Article:
+        found = self._fresh.get(source)
+        if found is not None:
+            return found
+        data = self._packed[source]  # KeyError: not one of them
+        found = self._made.get(source)
+        if found is not None:
+            return found
+        try:
+            record = _unpickler()(io.BytesIO(data)).load()
+        except Exception as exc:  # whatever a foreign pickle raises: never trusted
+            raise CacheError(f"corrupt {SNAPSHOT} (the record of {source!r}: {exc})") from exc
+        if _misshapen(record, source):
+            raise CacheError(f"corrupt {SNAPSHOT} (the record of {source!r} is not an article without body)")
+        article: Article = record
+        self._made[source] = article
+        return article
+
+    def __contains__(self, source: object) -> bool:
+        return source in self._fresh or source in self._packed
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._packed
+        yield from (s for s in self._fresh if s not in self._packed)
+
+    def __len__(self) -> int:
+        return len(self._packed) + sum(1 for s in self._fresh if s not in self._packed)
+
+    def with_fresh(self, fresh: Mapping[str, Article], keep: Collection[str] | None = None) -> Records:
+        """These records with ``fresh`` ones in place or added; only those of ``keep``, when given."""
+        def kept(source: str) -> bool:
+            return keep is None or source in keep
+
+        packed = {s: b for s, b in self._packed.items() if s not in fresh and kept(s)}
+        fresher = {s: a for s, a in {**self._fresh, **fresh}.items() if kept(s)}
+        return Records(packed, fresher, self._made)
+
+    def packed(self) -> dict[str, bytes]:
+        """Every record's bytes: those read as they came, the others pickled now."""
+        return {**self._packed, **{s: _pack_record(a) for s, a in self._fresh.items()}}
+
+
+def records_with(records: Mapping[str, Article], fresh: Mapping[str, Article],
+                 keep: Collection[str] | None = None) -> Mapping[str, Article]:
+    """``records`` (Records, or a dict of a full build's plan) with ``fresh`` in, only ``keep``'s when given."""
+    if isinstance(records, Records):
+        return records.with_fresh(fresh, keep)
+    joined = {**records, **fresh}
+    return joined if keep is None else {s: a for s, a in joined.items() if s in keep}
+
+
+def _pack_record(article: Article) -> bytes:
+    import pickle
+
+    return pickle.dumps(article, protocol=5)
 
 
 @dataclass(frozen=True)
@@ -281,6 +352,7 @@ def _blocks(handle: BinaryIO) -> Iterator[Block]:
         yield Block(offset, _FRAME.size + length, entries)
 
 
+@functools.cache
 @functools.cache
 def _unpickler() -> type:
     """An Unpickler that builds nothing but the records a cache holds (pickle: imported only to read blocks)."""
@@ -643,10 +715,16 @@ def pack_snapshot(snapshot: Snapshot) -> bytes:
     return pickle.dumps((
         "\0".join(snapshot.sources), snapshot.numbers.tobytes(),
         tuple((w.family, w.name, w.path, w.title, w.length, w.items) for w in snapshot.windows),
-        tuple(snapshot.articles[s] for s in sorted(snapshot.articles)), snapshot.newest_rest,
+        tuple(sorted(_packed_records(snapshot.articles).items())), snapshot.newest_rest,
         tuple(sorted(snapshot.shared)), array.array("q", sorted(snapshot.dates)).tobytes(),
         tuple(sorted(snapshot.given_ids)), snapshot.blocks,
     ), protocol=5)
+
+
+def _packed_records(articles: Mapping[str, Article]) -> dict[str, bytes]:
+    if isinstance(articles, Records):
+        return articles.packed()
+    return {s: _pack_record(a) for s, a in articles.items()}
 
 
 def _save_snapshot(folder: Path, payload: bytes) -> str:
@@ -701,9 +779,9 @@ def _snapshot(value: Any) -> Snapshot:
     counts.frombytes(numbers if type(numbers) is bytes else b"\0")  # bytes of another length: refused below
     if len(counts) != 2 * len(sources) or len(set(sources)) != len(sources):
         raise ValueError("paths and stamps that do not match")
-    by_source = {a.source if type(a) is Article else "": a for a in _tuple(articles)}
-    if len(by_source) != len(articles) or any(_misshapen(a, s) for s, a in by_source.items()):
-        raise TypeError("a record that is not an article without body")
+    by_source = {_str(s): _bytes(b) for s, b in map(_pair, _tuple(articles))}  # each checked when read (Records)
+    if len(by_source) != len(articles):
+        raise ValueError("a record twice")
     kept = tuple(Window(_str(f), _str(n), _str(p), _str(t), _int(length), _str_tuple(items))
                  for f, n, p, t, length, items in _tuple(windows))
     if any(s not in by_source for w in kept for s in w.items):
@@ -711,7 +789,7 @@ def _snapshot(value: Any) -> Snapshot:
     index = tuple((_int(size), _str(first), _str(last)) for size, first, last in _tuple(blocks))
     days = array.array("q")
     days.frombytes(dates if type(dates) is bytes else b"\0")  # not bytes, or another length: refused
-    return Snapshot(sources, counts, kept, by_source, _utc_or_none(newest_rest),
+    return Snapshot(sources, counts, kept, Records(by_source), _utc_or_none(newest_rest),
                     frozenset(_utc_or_none(d) for d in _tuple(shared)), frozenset(days),
                     frozenset(_str_tuple(given_ids)), index)
 
@@ -719,6 +797,18 @@ def _snapshot(value: Any) -> Snapshot:
 def _tuple(value: Any) -> tuple[Any, ...]:
     if type(value) is not tuple:
         raise TypeError(f"expected a tuple, got {type(value).__name__}")
+    return value
+
+
+def _pair(value: Any) -> tuple[Any, Any]:
+    if len(_tuple(value)) != 2:
+        raise TypeError("expected a pair")
+    return value[0], value[1]
+
+
+def _bytes(value: Any) -> bytes:
+    if type(value) is not bytes:
+        raise TypeError(f"expected bytes, got {type(value).__name__}")
     return value
 
 

@@ -136,7 +136,7 @@ class HistoryWindow(Sequence[Article]):
     a silently shorter feed.
     """
 
-    def __init__(self, length: int, start: int, items: tuple[Article, ...]) -> None:
+    def __init__(self, length: int, start: int, items: Sequence[Article]) -> None:
         self._length, self._start, self._items = length, min(start, length), items
 
     def __len__(self) -> int:

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import array
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from feeds.cache import Snapshot, Window
+from feeds.cache import Snapshot, Window, records_with
 from feeds.config import Config
 from feeds.links import article_id
 from feeds.loader import FileEntry, Stamp
@@ -113,7 +114,7 @@ def admits(added: Sequence[FileEntry], snapshot: Snapshot, config: Config, *, cl
 
 def with_added(
     snapshot: Snapshot, articles: Mapping[str, Article], added: Sequence[Article], config: Config,
-) -> tuple[tuple[Window, ...], dict[str, Article], datetime | None]:
+) -> tuple[tuple[Window, ...], Mapping[str, Article], datetime | None]:
     """The snapshot's feeds with ``added`` (``admits``) in them: windows, the records shown, newest_rest.
 
     ``articles`` are the records of the snapshot's windows (edited ones in
@@ -121,7 +122,7 @@ def with_added(
     (its date is no other's: no tie), the last item of a full first page
     leaving it.
     """
-    known = {**articles, **{a.source: a for a in added}}
+    known = records_with(articles, {a.source: a for a in added})
     windows = []
     for w in snapshot.windows:
         items, length = list(w.items), w.length
@@ -134,7 +135,7 @@ def with_added(
                 items.insert(at, a.source)
                 del items[config.items :]
         windows.append(Window(w.family, w.name, w.path, w.title, length, tuple(items)))
-    shown = {s: known[s] for w in windows for s in w.items}
+    shown = records_with(known, {}, keep={s for w in windows for s in w.items})
     left = [known[s].modified for s in known if s not in shown]  # new ones on no first page, and those pushed off
     rest = max([*left, snapshot.newest_rest] if snapshot.newest_rest is not None else left, default=None)
     return tuple(windows), shown, rest
@@ -146,7 +147,7 @@ def advanced(
 ) -> Snapshot:
     """The snapshot of the files now (``sources``, ``numbers``): ``articles`` the records of its windows
     (edited ones in place), with ``added`` put in (``admits``)."""
-    windows, shown, rest = snapshot.windows, dict(articles), snapshot.newest_rest
+    windows, shown, rest = snapshot.windows, articles, snapshot.newest_rest
     if added:
         windows, shown, rest = with_added(snapshot, articles, added, config)
     return replace(snapshot, sources=sources, numbers=numbers, windows=windows, articles=shown, newest_rest=rest,
@@ -179,12 +180,39 @@ def keeps_place(old: FileEntry, new: FileEntry, *, shown: bool, shared: frozense
 
 
 def specs_of(snapshot: Snapshot, articles: Mapping[str, Article]) -> tuple[FeedSpec, ...]:
-    """The feeds of the snapshot, their histories kept to the first page, showing ``articles``."""
+    """The feeds of the snapshot, their histories kept to the first page, showing ``articles``.
+
+    A feed's records are looked up when its items are first asked for: a
+    rebuild that renders two feeds reads (``feeds.cache.Records``) theirs only.
+    """
     return tuple(
-        FeedSpec(w.family, w.name, w.path, w.title,
-                 HistoryWindow(w.length, 0, tuple(articles[s] for s in w.items)))
+        FeedSpec(w.family, w.name, w.path, w.title, HistoryWindow(w.length, 0, _Shown(articles, w.items)))
         for w in snapshot.windows
     )
+
+
+class _Shown(Sequence[Article]):
+    """A window's items: ``records`` of ``sources``, looked up when sliced, once."""
+
+    def __init__(self, records: Mapping[str, Article], sources: tuple[str, ...]) -> None:
+        self._records, self._sources = records, sources
+        self._items: tuple[Article, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    def __getitem__(self, index: Any) -> Any:
+        if self._items is None:
+            self._items = tuple(self._records[s] for s in self._sources)
+        return self._items[index]
+
+
+def read_records(specs: Sequence[FeedSpec], paths: Collection[str], config: Config) -> None:
+    """Read the records the feeds at ``paths`` (``FeedSpec.path``) show, now: one that is not what it
+    should be raises CacheError here, before any file is written."""
+    for spec in specs:
+        if spec.path in paths:
+            spec.view(config.items).items  # noqa: B018 - read for the check
 
 
 def newest(snapshot: Snapshot, articles: Mapping[str, Article]) -> datetime | None:

@@ -522,6 +522,66 @@ def test_a_snapshot_of_the_wrong_shape_is_not_trusted(
     same_as_a_full_build(site, report, tmp_path, "full")
 
 
+def _records(change: Callable[[str, bytes], bytes]) -> Callable[[list[object]], None]:
+    """Every record's bytes changed (``change(path, bytes)``), with the pairs kept."""
+    def on(payload: list[object]) -> None:
+        pairs = list(payload[3])  # type: ignore[call-overload]
+        payload[3] = tuple((source, change(source, data)) for source, data in pairs)
+    return on
+
+
+def _pickled(value: object) -> bytes:
+    import pickle
+
+    return pickle.dumps(value, protocol=5)
+
+
+def _swapped(payload: list[object]) -> None:
+    pairs = list(payload[3])  # type: ignore[call-overload]
+    payload[3] = tuple(zip([s for s, _ in pairs], [b for _, b in pairs[1:] + pairs[:1]], strict=True))
+
+
+_FORGED_RECORDS: dict[str, Callable[[list[object]], object]] = {
+    "records that are not articles": _records(lambda source, data: _pickled(("not an article", source))),
+    "records that run code": _records(lambda source, data: _pickled(_Evil())),
+    "records of other paths": _swapped,
+    "records cut short": _records(lambda source, data: data[:-3]),
+}
+
+
+@pytest.mark.parametrize("what", sorted(_FORGED_RECORDS))
+def test_a_record_of_the_wrong_shape_is_caught_when_read_before_anything_is_written(
+    tmp_path: Path, what: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot's records are read when a feed that shows them is rendered (feeds.cache.Records)."""
+    site = make_site(tmp_path, 16)
+    build(site)
+    rewrite_snapshot(site, _FORGED_RECORDS[what])
+    newest = snapshot_of(site).windows[0].items[0]  # the records are not read: the paths only
+    edit_body(site.content / newest, 1)  # the feed of all articles is rendered
+    monkeypatch.chdir(tmp_path)
+    report = build(site)
+    assert report.mode == "full" and report.parsed == 42, what
+    assert len(report.notices) == 1 and f"corrupt {SNAPSHOT} (the record of" in report.notices[0], what
+    assert not (tmp_path / "pwned").exists()
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
+def test_a_quick_rebuild_reads_only_the_records_of_the_feeds_it_renders(tmp_path: Path) -> None:
+    site = make_site(tmp_path, 16)
+    build(site)
+    snapshot = snapshot_of(site)
+    source = snapshot.windows[0].items[0]
+    unread = {s for w in snapshot.windows if source not in w.items for s in w.items} - {
+        s for w in snapshot.windows if source in w.items for s in w.items}
+    assert unread  # some article is in no feed the edit touches
+    rewrite_snapshot(site, _records(lambda s, data: _pickled("not an article") if s in unread else data))
+    edit_body(site.content / source, 1)
+    report = build(site)
+    assert report.mode == "quick" and report.notices == ()
+    same_as_a_full_build(site, report, tmp_path, "full")
+
+
 NEW = """---
 title: '新到的一篇'
 date: {date}
