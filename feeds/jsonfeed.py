@@ -28,6 +28,7 @@ without ``\\u`` escapes for non-ASCII text, and a final newline.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +45,8 @@ MIME = "application/feed+json"  # the 1.1 media type; readers also accept applic
 FORMAT = "json"  # the extension in the feed's URL
 
 
-def render_json(view: FeedView, config: Config, entries: EntryCache) -> bytes:
-    """One JSON Feed 1.1 document for ``view`` (a page of a feed)."""
+def render_json(view: FeedView, config: Config, entries: EntryCache, items: Sequence[Article] | None = None) -> bytes:
+    """One JSON Feed 1.1 document for ``view`` (a page of a feed); ``items``: only these of its items."""
     site = site_author(config)
     title = view.spec.title
     feed: dict[str, Any] = {
@@ -58,10 +59,14 @@ def render_json(view: FeedView, config: Config, entries: EntryCache) -> bytes:
         "authors": _authors(site),
         "next_url": view.paging_links(config, FORMAT).get("next"),
         "hubs": _hubs(view, config),
-        "items": [_item(entries(article), site) for article in view.items],
+        "items": [_item(entries(article), site) for article in (view.items if items is None else items)],
     }
-    text = json.dumps(_present(feed, keep=("items",)), ensure_ascii=False, separators=(",", ":"))
-    return (text + "\n").encode("utf-8")
+    return dump(_present(feed, keep=("items",)))
+
+
+def dump(document: dict[str, Any]) -> bytes:
+    """A document's bytes: compact, UTF-8, a final newline (``json.loads`` of them, dumped again, is them)."""
+    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def _hubs(view: FeedView, config: Config) -> list[dict[str, str]]:

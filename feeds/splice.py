@@ -2,7 +2,7 @@
 
 A rebuild after one edit renders the few feeds that show the edited
 article, fifty items each, for one item that changed. An item's bytes in
-an RSS or Atom document depend on its article and the config alone, not on
+a document depend on its article and the config alone, not on
 the feed it is in nor on its neighbours: feeds.feed writes every item at the
 same depth, under a root that declares the same namespaces, and the
 pretty-printer indents it by its depth alone. So the document is the new
@@ -12,9 +12,10 @@ cut out of the last document.
 
 The items are found by their tags at the start of a line with their
 indentation: text and attribute values are escaped, so ``<item>`` can only
-be the element itself. When anything is not as expected (another count of
-items, a document made by something else) the answer is None and the caller
-renders the whole document.
+be the element itself. A JSON Feed document is parsed, its items kept as
+values, and dumped again. When anything is not as expected (another count
+of items, a document made by something else) the answer is None and the
+caller renders the whole document.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from feeds.config import Config
 from feeds.entries import EntryCache
 from feeds.plan import FeedView
 
-FORMATS = ("rss", "atom")  # JSON Feed is rendered whole: it is json.dumps of one dict
+FORMATS = ("rss", "atom", "json")
 _TAGS = {"rss": (b"\n    <item>\n", b"\n    </item>\n"), "atom": (b"\n  <entry>\n", b"\n  </entry>\n")}
 
 
@@ -62,10 +63,12 @@ def spliced(view: FeedView, fmt: str, config: Config, entries: EntryCache, last:
     does not hold those items, or no item needs rendering (then the
     channel's own elements changed: the whole document is rendered).
     """
-    from feeds.feed import render_feed  # feedgen: only for a document that changed
-
+    if fmt == "json":
+        return _spliced_json(view, config, entries, last, last_items, fresh)
     if fmt not in FORMATS:
         return None
+    from feeds.feed import render_feed  # feedgen: only for a document that changed
+
     parts = split_items(last, fmt)
     if parts is None or len(parts[1]) != len(last_items):
         return None
@@ -80,3 +83,32 @@ def spliced(view: FeedView, fmt: str, config: Config, entries: EntryCache, last:
     rendered = dict(zip((a.source for a in todo), made[1], strict=True))
     items = [rendered[a.source] if a.source in rendered else kept[a.source] for a in shown]
     return b"".join([made[0], *items, made[2]])
+
+
+def _spliced_json(view: FeedView, config: Config, entries: EntryCache, last: bytes,
+                  last_items: Sequence[str], fresh: Collection[str]) -> bytes | None:
+    """JSON Feed: the last document's items, parsed, beside the new ones; dumped again as one document.
+
+    ``json.dumps`` writes one text for one value, so the items parsed back
+    from the last document dump to the bytes they were.
+    """
+    import json
+
+    from feeds.jsonfeed import dump, render_json
+
+    try:
+        document = json.loads(last)
+    except ValueError:
+        return None
+    items = document.get("items") if isinstance(document, dict) else None
+    if not isinstance(items, list) or len(items) != len(last_items) or dump(document) != last:
+        return None
+    kept = dict(zip(last_items, items, strict=True))
+    shown = view.items
+    todo = [a for a in shown if a.source in fresh or a.source not in kept]
+    if not todo:
+        return None
+    made = json.loads(render_json(view, config, entries, todo))
+    rendered = dict(zip((a.source for a in todo), made["items"], strict=True))
+    made["items"] = [rendered[a.source] if a.source in rendered else kept[a.source] for a in shown]
+    return dump(made)

@@ -14,12 +14,14 @@ from feeds.feed import render_feed
 from feeds.models import Article
 from feeds.parser import parse_article
 from feeds.plan import FeedView, plan_feeds
+from feeds.site import render_document
 from feeds.splice import spliced, split_items
 
 from .conftest import make_config
 
 CONFIG = make_config(Path("c"), Path("o"), items=4, families=("category", "tag", "author"))
 FORMATS = ("rss", "atom")
+ALL_FORMATS = (*FORMATS, "json")
 
 
 def article(n: int, *, title: str = "", meta: str = "", body: str = "") -> Article:
@@ -93,15 +95,15 @@ def changes(shown: list[Article]) -> dict[str, tuple[list[Article], set[str]]]:
     }
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 @pytest.mark.parametrize("name", ["body and title", "updated", "new article", "two edits", "look-alike edited"])
 def test_a_spliced_document_is_the_document_rendered_whole(fmt: str, name: str) -> None:
     before = articles()
     after, fresh = changes(before)[name]
     last_view, view = feed_view(before), feed_view(after)
-    last = render_feed(last_view, fmt, CONFIG, entries())
+    last = render_document(last_view, fmt, CONFIG, entries())
     made = spliced(view, fmt, CONFIG, entries(), last, sources(last_view), fresh)
-    whole = render_feed(view, fmt, CONFIG, entries())
+    whole = render_document(view, fmt, CONFIG, entries())
     assert made == whole
     assert made != last
 
@@ -126,22 +128,50 @@ def test_only_the_fresh_items_are_rendered(monkeypatch: pytest.MonkeyPatch) -> N
     assert rendered == [["a03.md"]]
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+_CUT = {"rss": b"</item>", "atom": b"</entry>", "json": b'"id"'}
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_a_last_document_that_is_not_what_it_should_be_gives_none(fmt: str) -> None:
     before = articles()
     after, fresh = changes(before)["body and title"]
     last_view, view = feed_view(before), feed_view(after)
-    last = render_feed(last_view, fmt, CONFIG, entries())
+    last = render_document(last_view, fmt, CONFIG, entries())
     shown = sources(last_view)
-    other = "rss" if fmt == "atom" else "atom"
+    other = "rss" if fmt != "rss" else "atom"
     for document, items in [
         (last, [*shown, "a00.md"]),  # one item more than it holds
         (last, shown[1:]),  # one less
         (b"<rss/>", shown),  # no item
-        (render_feed(last_view, other, CONFIG, entries()), shown),  # the other format
+        (b'{"items":{}}\n', shown),  # items that are not a list
+        (render_document(last_view, other, CONFIG, entries()), shown),  # another format
         (last + last, shown),  # a second run of items after the tail
-        (last[: last.rindex(b"</item>" if fmt == "rss" else b"</entry>")], shown),  # cut in its last item
+        (last[: last.rindex(_CUT[fmt])], shown),  # cut in its last item
     ]:
         assert spliced(view, fmt, CONFIG, entries(), document, items, fresh) is None
     assert spliced(view, fmt, CONFIG, entries(), last, shown, set()) is None  # nothing to render: render it whole
-    assert spliced(view, "json", CONFIG, entries(), last, shown, fresh) is None
+    assert spliced(view, "html", CONFIG, entries(), last, shown, fresh) is None
+
+
+def test_a_json_document_not_as_dumps_writes_it_gives_none() -> None:
+    """Parsed and dumped again, a document written by another hand would not be the same bytes."""
+    before = articles()
+    after, fresh = changes(before)["body and title"]
+    last_view, view = feed_view(before), feed_view(after)
+    last = render_document(last_view, "json", CONFIG, entries())
+    spaced = last.replace(b'","', b'", "', 1)  # the same document, another text
+    assert spliced(view, "json", CONFIG, entries(), spaced, sources(last_view), fresh) is None
+    assert spliced(view, "json", CONFIG, entries(), last, sources(last_view), fresh) is not None
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_only_the_fresh_items_are_prepared(fmt: str) -> None:
+    """Bodies are read and sanitised for the items rendered now only."""
+    before = articles()
+    after, fresh = changes(before)["body and title"]
+    last_view = feed_view(before)
+    last = render_document(last_view, fmt, CONFIG, entries())
+    read: list[str] = []
+    counting = EntryCache(CONFIG, body_of=lambda c, a: read.append(a.source) or a.body or "")
+    assert spliced(feed_view(after), fmt, CONFIG, counting, last, sources(last_view), fresh) is not None
+    assert read == ["a03.md"]
