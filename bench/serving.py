@@ -43,8 +43,19 @@ class ServeResult:
     size: int  # its bytes on disk
     gz_on_disk: bool
     seconds: int
-    loads: dict[tuple[str, str], Load] = field(default_factory=dict)  # (server, case) -> Load
+    rounds: int = 1
+    runs: dict[tuple[str, str], list[Load]] = field(default_factory=dict)  # (server, case) -> a Load a round
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def loads(self) -> dict[tuple[str, str], Load]:
+        """(server, case) -> the round of median requests/s (a round's own figures)."""
+        return {key: sorted(runs, key=lambda load: load.rps)[(len(runs) - 1) // 2] for key, runs in self.runs.items()}
+
+    def ratios(self, case: str) -> list[float]:
+        """app / nginx requests/s of ``case``, round by round (the two measured one after the other)."""
+        app, nginx = self.runs.get(("app", case), []), self.runs.get(("nginx", case), [])
+        return [a.rps / n.rps for a, n in zip(app, nginx, strict=False) if n.rps]
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,11 +269,12 @@ def prepare_site(tool: FeedsTool, articles: int, content: Path) -> tuple[Path, P
     return config, output
 
 
-def bench_serving(tool: FeedsTool, articles: int, content: Path, seconds: int) -> ServeResult:
+def bench_serving(tool: FeedsTool, articles: int, content: Path, seconds: int, rounds: int = 3) -> ServeResult:
     config, output = prepare_site(tool, articles, content)
     feed = biggest_category_feed(output)
     path = "/" + feed.relative_to(output).as_posix()
-    result = ServeResult(articles, path, feed.stat().st_size, feed.with_name(feed.name + ".gz").is_file(), seconds)
+    result = ServeResult(articles, path, feed.stat().st_size, feed.with_name(feed.name + ".gz").is_file(), seconds,
+                         rounds)
     base = config.parent
     env = {**os.environ, "FEEDS_CONFIG": str(config)}
     app_port, nginx_port = free_port(), free_port()
@@ -275,16 +287,18 @@ def bench_serving(tool: FeedsTool, articles: int, content: Path, seconds: int) -
                                         path, log=base / "nginx-log.txt")),
         ]
         headers = {server.name: case_headers(server, path) for server in servers}
-        for case in CASES:  # interleaved: app, nginx, next case
-            for server in servers:
-                _measure(result, server, case, headers[server.name][case])
+        for number in range(rounds):  # interleaved: app, nginx, next case; then the next round
+            say(f"  round {number + 1}/{rounds}")
+            for case in CASES:
+                for server in servers:
+                    _measure(result, server, case, headers[server.name][case])
     return result
 
 
 def _measure(result: ServeResult, server: Server, case: str, headers: dict[str, str]) -> None:
     note = probe_note(server, result.path, headers)
     rps, total, bad = wrk(server.port, result.path, headers, result.seconds)
-    result.loads[(server.name, case)] = Load(rps, total, bad, note)
+    result.runs.setdefault((server.name, case), []).append(Load(rps, total, bad, note))
     say(f"  {server.name:5} {case:9} {rps:10.0f} req/s ({total} requests, {bad} bad; probe: {note})")
     if bad:
         result.notes.append(f"{server.name} {case}: {bad} of {total} requests failed or were not 2xx/3xx")
