@@ -20,10 +20,12 @@ caller renders the whole document.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, TypeVar
 
 from feeds.config import Config
 from feeds.entries import EntryCache
+from feeds.models import Article
 from feeds.plan import FeedView
 
 FORMATS = ("rss", "atom", "json")
@@ -72,17 +74,16 @@ def spliced(view: FeedView, fmt: str, config: Config, entries: EntryCache, last:
     parts = split_items(last, fmt)
     if parts is None or len(parts[1]) != len(last_items):
         return None
-    kept = dict(zip(last_items, parts[1], strict=True))
-    shown = view.items
-    todo = [a for a in shown if a.source in fresh or a.source not in kept]
-    if not todo:
+
+    def render(todo: list[Article]) -> tuple[tuple[bytes, bytes], list[bytes]] | None:
+        made = split_items(render_feed(view, fmt, config, entries, todo), fmt)
+        return None if made is None else ((made[0], made[2]), made[1])
+
+    merged = _merged(view.items, dict(zip(last_items, parts[1], strict=True)), fresh, render)
+    if merged is None:
         return None
-    made = split_items(render_feed(view, fmt, config, entries, todo), fmt)
-    if made is None or len(made[1]) != len(todo):
-        return None
-    rendered = dict(zip((a.source for a in todo), made[1], strict=True))
-    items = [rendered[a.source] if a.source in rendered else kept[a.source] for a in shown]
-    return b"".join([made[0], *items, made[2]])
+    (head, tail), items = merged
+    return b"".join([head, *items, tail])
 
 
 def _spliced_json(view: FeedView, config: Config, entries: EntryCache, last: bytes,
@@ -103,12 +104,34 @@ def _spliced_json(view: FeedView, config: Config, entries: EntryCache, last: byt
     items = document.get("items") if isinstance(document, dict) else None
     if not isinstance(items, list) or len(items) != len(last_items) or dump(document) != last:
         return None
-    kept = dict(zip(last_items, items, strict=True))
-    shown = view.items
-    todo = [a for a in shown if a.source in fresh or a.source not in kept]
-    if not todo:
+
+    def render(todo: list[Article]) -> tuple[dict[str, Any], list[Any]]:
+        made = json.loads(render_json(view, config, entries, todo))
+        return made, made["items"]
+
+    merged = _merged(view.items, dict(zip(last_items, items, strict=True)), fresh, render)
+    if merged is None:
         return None
-    made = json.loads(render_json(view, config, entries, todo))
-    rendered = dict(zip((a.source for a in todo), made["items"], strict=True))
-    made["items"] = [rendered[a.source] if a.source in rendered else kept[a.source] for a in shown]
+    made, kept_and_new = merged
+    made["items"] = kept_and_new
     return dump(made)
+
+
+_Frame = TypeVar("_Frame")
+_Item = TypeVar("_Item")
+
+
+def _merged(shown: Sequence[Article], kept: Mapping[str, _Item], fresh: Collection[str],
+            render: Callable[[list[Article]], tuple[_Frame, list[_Item]] | None]) -> tuple[_Frame, list[_Item]] | None:
+    """The document's frame and its items, in ``shown``'s order: those of ``fresh`` articles and of
+    articles ``kept`` lacks rendered now (``render``, the frame with them), the others ``kept``.
+
+    None when nothing needs rendering, or ``render`` did not give one item an article.
+    """
+    todo = [a for a in shown if a.source in fresh or a.source not in kept]
+    made = render(todo) if todo else None
+    if made is None or len(made[1]) != len(todo):
+        return None
+    frame, items = made
+    rendered = dict(zip((a.source for a in todo), items, strict=True))
+    return frame, [rendered[a.source] if a.source in rendered else kept[a.source] for a in shown]
