@@ -353,7 +353,6 @@ def _blocks(handle: BinaryIO) -> Iterator[Block]:
 
 
 @functools.cache
-@functools.cache
 def _unpickler() -> type:
     """An Unpickler that builds nothing but the records a cache holds (pickle: imported only to read blocks)."""
     import pickle
@@ -722,9 +721,8 @@ def pack_snapshot(snapshot: Snapshot) -> bytes:
 
 
 def _packed_records(articles: Mapping[str, Article]) -> dict[str, bytes]:
-    if isinstance(articles, Records):
-        return articles.packed()
-    return {s: _pack_record(a) for s, a in articles.items()}
+    """Each record's bytes: ``Records.packed``, for the records of a full build's plan too."""
+    return (articles if isinstance(articles, Records) else Records({}, articles)).packed()
 
 
 def _save_snapshot(folder: Path, payload: bytes) -> str:
