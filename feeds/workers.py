@@ -1,12 +1,12 @@
 """The worker processes of a build: forked once it is known to have work, while its process is small.
 
 A build that finds the content folder as its cache recorded never starts
-them. Otherwise they are forked before the cache is read, import the
-renderers while the build reads it (``warm``: on the core the build
-leaves idle, not before the fork in the build's own process, which never
-renders a feed) and the parser when the build asks (``warm_parser``; in a
-rebuild from the last plan only the worker that parses the edited file
-imports it), parse the files
+them, nor does a rebuild from the last plan (``feeds.quick``: a few files
+parsed and a few items rendered in the build's own process). Otherwise
+they are forked before the cache's entries are read, import the renderers
+while the build reads them (``warm``: on the core the build leaves idle,
+not before the fork in the build's own process, which never renders a
+feed) and the parser when the build asks (``warm_parser``), parse the files
 that changed and render the feeds whose items changed, writing each file
 themselves (``write_if_changed``), while the build's own process plans,
 reports and saves the cache. Forked early, they copy nothing of the
