@@ -95,7 +95,7 @@ def biggest_category_feed(output: Path) -> Path:
 
 def gunicorn_command(port: int, python: str = sys.executable) -> list[str]:
     return [python, "-m", "gunicorn", "-k", "gthread", "--threads", "4", "-w", "2",
-            "-b", f"{HOST}:{port}", "feeds.web:create_app()"]
+            "-b", f"{HOST}:{port}", "--forwarded-allow-ips", "*", "feeds.web:create_app()"]
 
 
 NGINX_CONF = """\

@@ -119,8 +119,8 @@ def gunicorn(site: Path) -> Iterator[Server]:
     port, log = free_port(), site / "access.log"
     command = [
         sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--threads", "4", "-w", "2",
-        "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--access-logfile", str(log),
-        "--access-logformat", ACCESS_FORMAT, "feeds.web:create_app()",
+        "-b", f"127.0.0.1:{port}", "--forwarded-allow-ips", "*", "--graceful-timeout", "5",
+        "--access-logfile", str(log), "--access-logformat", ACCESS_FORMAT, "feeds.web:create_app()",
     ]
     env = {**os.environ, "FEEDS_CONFIG": str(site / "config.toml")}
     with open(site / "gunicorn.err", "wb") as err:
@@ -352,6 +352,20 @@ def test_other_methods_are_405(served: Server) -> None:
 ])
 def test_malformed_headers_are_ignored(served: Server, headers: dict[str, str]) -> None:
     assert served.fetch("/all.rss", headers=headers).status == 200
+
+
+@pytest.mark.parametrize("headers", [
+    {"X-Forwarded-Proto": "https"}, {"X-Forwarded-Host": "evil.example"},
+    {"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9;proto=https;host=evil.example"},
+    {"X-Forwarded-Ssl": "on", "X-Forwarded-Port": "8443"},
+])
+def test_forwarded_headers_change_no_answer(served: Server, headers: dict[str, str]) -> None:
+    # The README runs gunicorn with --forwarded-allow-ips '*': the app must build nothing from them.
+    for path in ("/all.rss", "/", "/feeds.opml"):
+        plain, forwarded = served.fetch(path), served.fetch(path, headers=headers)
+        assert forwarded.status == plain.status == 200
+        assert forwarded.body == plain.body
+        assert forwarded.headers["etag"] == plain.headers["etag"]
 
 
 @pytest.mark.parametrize(("query", "status"), [
