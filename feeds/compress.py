@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING
 
 # Measured on the 147 feeds (50 MB) of a 10k-article build of Chinese news
 # (seconds, compressed/original): zlib's gzip 1 0.42 s 0.284, 4 0.82 s 0.259,
-# 5 1.41 s 0.252; ISA-L's igzip 2 0.11 s 0.270, 3 0.31 s 0.266; brotli 1
-# 0.30 s 0.254, 2 0.39 s 0.246, 5 1.71 s 0.244. A cold build compresses
-# every file twice: igzip 2 is 7x faster than zlib 4 for 4% more bytes, and
-# brotli 2 is as small as 5 at a quarter of the time.
+# 5 1.41 s 0.252; ISA-L's igzip 2 0.11 s 0.270, 3 0.31 s 0.266. A cold build
+# compresses every file twice: igzip 2 is 7x faster than zlib 4 for 4% more bytes.
+# Brotli, CPU seconds (medians of 9) on the 84 files (28 MB) of the bench's
+# 10k build, 2026-12-07: quality 1 0.143 s 0.249, 2 0.303 s 0.241 (igzip 2:
+# 0.074 s 0.264). Quality 1 takes half the time for 3% more bytes, still
+# smaller than gzip; few feed readers ask for br at all.
 GZIP_LEVEL = 2  # igzip's levels are 0-3; zlib's fallback uses the same number
-BROTLI_QUALITY = 2
+BROTLI_QUALITY = 1
 
 
 @functools.cache
