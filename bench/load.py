@@ -2,11 +2,11 @@
 
     python bench/load.py [--articles 1000] [--seconds 20] [--connections 50] [--rewrites 10]
 
-Copies a cached corpus (bench/corpora/<N>/) into bench/work/load-<N>/content/, starts gunicorn
-(`-k gthread --threads 4 -w 2`) on 127.0.0.1 with `[serve] reload_seconds = 0.5`, and for
-`--seconds` runs at once: wrk over a mix of URLs (a third of them conditional), a rewriter
-(`--rewrites` rounds: titles edited in place, an article added, one deleted), a verifier that
-checks every answer it gets in full, and a monitor of /all.rss and /healthz. Prints requests/s,
+Copies a cached corpus (bench/corpora/<N>/) into bench/work/load-<N>/content/, starts gunicorn (`-k
+gthread --threads 4 -w 2 --forwarded-allow-ips '*'`) on 127.0.0.1 with `[serve] reload_seconds =
+0.5`, and for `--seconds` runs at once: wrk over a mix of URLs (a third of them conditional), a
+rewriter (`--rewrites` rounds: titles edited in place, an article added, one deleted), a verifier
+that checks every answer it gets in full, and a monitor of /all.rss and /healthz. Prints requests/s,
 latency percentiles, status counts and PASS or FAIL (exit 1). Traffic goes to 127.0.0.1 only;
 gunicorn is always stopped. See bench/README.md.
 """
