@@ -63,6 +63,18 @@ class FeedsTool:
     def version(self) -> str:
         return output_of([*self.command, "--version"]) or "?"
 
+    def packages(self) -> str:
+        """Every distribution its interpreter can import, with versions: what else is there shows.
+
+        A package left in the venv by hand (an optional C parser for
+        gunicorn, say) changes the figures without changing this repository.
+        """
+        return output_of([self.python, "-I", "-c", _PACKAGES]) or "?"  # -I: not the current folder's
+
+
+_PACKAGES = ("import importlib.metadata as m; print(', '.join(sorted({"
+             "f'{d.metadata[\"Name\"]} {d.version}' for d in m.distributions()}, key=str.lower)))")
+
 
 def install_tool() -> tuple[str, tuple[str, ...], str]:
     """The working tree installed (not editable) into a venv of its own, and its `feeds` script.

@@ -119,6 +119,7 @@ def versions(tool: FeedsTool, hugo: Path | None) -> dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "feeds": f"{tool.version()} (build flags found: {', '.join(flags) or 'neither --no-cache nor --jobs'}); "
                  f"{tool.installed}",
+        "packages where feeds runs": tool.packages(),
         "hugo": hugo_version(hugo) if hugo else "skipped",  # no machine path in RESULTS.md
         **tool_versions(tool.python),
         "GNU time": time_version(),
