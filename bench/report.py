@@ -186,6 +186,7 @@ class Report:
     serve: ServeResult | None
     serve_skipped: str | None
     notes: Sequence[str]
+    revision: str  # repo_revision() as the run installed (or found) the package it times
 
 
 def targets_of(report: Report) -> list[Target]:
@@ -213,7 +214,7 @@ def markdown(report: Report) -> str:
         f"- date: {report.started.strftime('%Y-%m-%d %H:%M:%S %Z').strip()}",
         f"- command: `{report.command}` (from the repository root)",
         f"- runtime: {report.seconds:.0f} s",
-        f"- repository: {repo_revision()}", "",
+        f"- repository: {report.revision}", "",
         "## Machine", "", *(f"- {k}: {v}" for k, v in machine(report.load_at_start).items()), "",
         "## Tools", "", *(f"- {k}: {v}" for k, v in report.versions.items()), "",
         *summary_lines(report),

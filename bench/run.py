@@ -26,7 +26,7 @@ from builds import FeedsTool, SizeResult, bench_size
 from common import BENCH, CORPORA, WORK, BenchError, ensure_gnu_time, run_main, say
 from corpus import ensure_corpus, generator_path, working_copy
 from hugosite import ensure_hugo_site, find_hugo, hugo_version
-from report import Report, summary_lines, time_version, write
+from report import Report, repo_revision, summary_lines, time_version, write
 from serving import ServeResult, app_missing, bench_serving, tool_versions
 
 SERVE_MAX_ARTICLES = 10_000
@@ -174,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for folder in (WORK, CORPORA):
         folder.mkdir(parents=True, exist_ok=True)
     generator = generator_path(args.make_corpus)
+    revision = repo_revision()  # what is installed now: later edits to the tree are not timed (but --no-venv)
     tool = FeedsTool.detect(args.jobs, venv=not args.no_venv)
     hugo = None if args.skip_hugo else find_hugo(args.hugo)
     tools = versions(tool, hugo)
@@ -188,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(bench_size(tool, articles, contents[articles], site, args.repeat))
     serve, skipped = serve_part(args, tool, contents)
     report = Report(command, started, time.perf_counter() - start, load, args.repeat, tools, results, serve,
-                    skipped, notes(tool, results, serve))
+                    skipped, notes(tool, results, serve), revision)
     write(report, args.out)
     say("")
     say("\n".join(summary_lines(report)))
