@@ -52,6 +52,7 @@ from feeds.loader import FileEntry, LoadResult, Progress, Scanned, Stamp, load_a
 from feeds.models import Finding
 from feeds.output import WriteReport, output_lock, read_manifest, remove_temp_files, write_tree
 from feeds.review import future_findings, ordered
+from feeds.stamps import racy
 
 if TYPE_CHECKING:
     from feeds.entries import EntryCache
@@ -130,15 +131,17 @@ def build(
         head, notices = _open_cache(config, use_cache)  # header and report only
         # A cold build forks its slugger now: it imports pypinyin while this process scans.
         slugger = stack.enter_context(_slugger(config)) if head is None and jobs > 1 else None
+        since = time.time_ns()  # before any stat (feeds.stamps.racy)
         scanned = scan(config, split=jobs > 1)
         numbers = stamp_numbers(scanned)
         stamp = folder_stamp(scanned, numbers)
-        if head is not None and not strict and _untouched(head, stamp, config.output):
+        shaky = racy(numbers, head.scanned_ns) if head is not None else []  # read too near a write, last time
+        if head is not None and not strict and not shaky and _untouched(head, stamp, config.output):
             return _replayed(head, clock, time.perf_counter() - start)
         found_cache = head is not None
         if head is not None and not strict:  # in this process: a few files, a few feeds (no fork pays off)
             try:
-                quick = _quick(config, head, scanned, numbers, stamp, clock)
+                quick = _quick(config, head, scanned, numbers, stamp, clock, shaky, since)
             except CacheError as exc:
                 quick, found_cache = None, False
                 notices += (_discarded(config, exc),)
@@ -153,7 +156,10 @@ def build(
         cache, more = _with_entries(config, head if found_cache else None)
         head = None  # its report: 30k findings at 100k files, not needed now
         notices += more
+        distrusted = {scanned[at][0] for at in shaky}
         known = cache.entries if cache is not None else None
+        if known is not None and distrusted:
+            known = {source: entry for source, entry in known.items() if source not in distrusted}
         cached_slugs = cache.slugs if cache is not None else {}
         load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress,
                              known_slugs=None if slugger else cached_slugs, workers=workers,
@@ -184,7 +190,8 @@ def build(
                 side["snapshot"] = pack_snapshot(replace(snapshot, blocks=staged.index))
             side["text"] = encode_report(side["report"])
 
-        prints = _fingerprints(specs, {e.source: e.stamp for e in load.entries}, config, cache.outputs if cache else {})
+        stamps = _trusted({e.source: e.stamp for e in load.entries}, distrusted, since)
+        prints = _fingerprints(specs, stamps, config, cache.outputs if cache else {})
         try:
             written, outputs = _render_and_write(specs, prints, config, jobs, meanwhile, workers, newest_item(specs))
         except BaseException:
@@ -192,19 +199,23 @@ def build(
                 side["staged"].path.unlink(missing_ok=True)
             raise
         findings = side["findings"]
-        save_cache(folder, config, Cache(stamp, {}, outputs, slugs, side["report"]), staged=side["staged"],
-                   snapshot=side.get("snapshot"), report=side["text"])
+        save_cache(folder, config, Cache(stamp, {}, outputs, slugs, side["report"], scanned_ns=since),
+                   staged=side["staged"], snapshot=side.get("snapshot"), report=side["text"])
     shown = tuple(f for f in findings if f.level != "info")
     return BuildReport(Counts.of(load), written, shown, time.perf_counter() - start, notices, load, load.parsed)
 
 
 def _quick(
     config: Config, head: Cache, scanned: Scanned, numbers: array.array[int], stamp: str, clock: datetime,
+    shaky: Sequence[int], since: int,
 ) -> BuildReport | None:
     """The build, when the changes move no article (``feeds.quick``); None when they may.
 
-    ``head`` is the cache read without its entries. Raises CacheError when
-    the snapshot or the blocks it lists are not what they should be.
+    ``head`` is the cache read without its entries; ``shaky`` the places in
+    ``scanned`` of files its build read too near a write to trust their
+    stamps (``feeds.stamps.racy``): read again, as if changed. ``since``:
+    when this build's scan began. Raises CacheError when the snapshot or
+    the blocks it lists are not what they should be.
     """
     from feeds import quick
 
@@ -212,7 +223,7 @@ def _quick(
         return None
     folder = cache_folder(config)
     snapshot = load_snapshot(folder, head)
-    changes = quick.changed_files(snapshot, scanned, numbers) if snapshot is not None else None
+    changes = quick.changed_files(snapshot, scanned, numbers, shaky) if snapshot is not None else None
     if snapshot is None or changes is None:
         return None
     todo = [scanned[p] for p in (*changes.changed, *changes.added)]
@@ -237,7 +248,8 @@ def _quick(
     specs = quick.specs_of(fresh, fresh.articles)
     before = {w.path: w.items for w in snapshot.windows}
     same = {w.path for w in fresh.windows if w.items == before[w.path] and edited.isdisjoint(w.items)}  # same stamps
-    prints = _fingerprints(specs, {source: st for source, _, st in scanned}, config, head.outputs, same)
+    stamps = _trusted({source: st for source, _, st in scanned}, {scanned[at][0] for at in shaky}, since)
+    prints = _fingerprints(specs, stamps, config, head.outputs, same)
     report = _report_with(head.report, added, clock) if added else head.report
     side: dict[str, Any] = {}
 
@@ -261,7 +273,7 @@ def _quick(
         if "staged" in side:
             side["staged"].path.unlink(missing_ok=True)
         raise
-    save_cache(folder, config, Cache(stamp, {}, outputs, head.slugs, report), staged=side["staged"],
+    save_cache(folder, config, Cache(stamp, {}, outputs, head.slugs, report, scanned_ns=since), staged=side["staged"],
                snapshot=side["snapshot"], report=side["text"])
     head = replace(head, report=report)
     return _replayed(head, clock, 0.0, written, mode="quick", parsed=len(todo))
@@ -426,6 +438,17 @@ def _report_json(load: LoadResult, findings: list[Finding], now: datetime) -> di
         "findings": [finding_json(f) for f in findings if f.code != "future-date"],
         "future": [[a.source, a.published.isoformat()] for a in load.articles if a.published > now],
     }
+
+
+def _trusted(stamps: dict[str, Stamp | None], distrusted: Collection[str], since: int) -> dict[str, Stamp | None]:
+    """``stamps``, with one for each file of ``distrusted`` that no fingerprint saved before holds.
+
+    Its stamp is as the last build saw it, but the bytes may not be: the
+    feeds that show it are rendered again (the stamp names this build).
+    """
+    for source in distrusted:
+        stamps[source] = Stamp(-2, since)
+    return stamps
 
 
 def _fingerprints(

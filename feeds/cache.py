@@ -46,7 +46,7 @@ from feeds.loader import FileEntry, Stamp
 from feeds.models import Article, Author, Finding
 
 FORMAT = "feeds-cache"
-VERSION = 4
+VERSION = 5
 FILE = "cache.bin"
 SNAPSHOT = "snapshot.bin"
 SNAPSHOT_FORMAT = "feeds-snapshot"
@@ -87,6 +87,7 @@ class Cache:
     token: str = field(default="", compare=False)  # names the snapshot saved with it ("": none)
     blocks_at: int = field(default=0, compare=False)  # where its first block starts in its file
     line: bytes = field(default=b"", compare=False, repr=False)  # its file's second line, read with entries=False
+    scanned_ns: int = field(default=0, compare=False)  # time.time_ns() before its build's scan (feeds.stamps.racy)
 
     @functools.cached_property
     def report_text(self) -> str | None:
@@ -260,7 +261,7 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
             return Cache(_str(header["stamp"]), _entries(blocks), _outputs(extra["outputs"]),
                          _str_map(extra["slugs"]), {} if entries else _dict(extra["report"]),
                          _identity(os.fstat(handle.fileno())), blocks, _str(header.get("snapshot", "")),
-                         blocks_at, b"" if entries else line)
+                         blocks_at, b"" if entries else line, _int(header["scanned_ns"]))
         except (ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError) as exc:
             raise CacheError(f"corrupt ({exc})") from exc
 
@@ -677,7 +678,8 @@ def save_cache(
             (folder / SNAPSHOT).unlink(missing_ok=True)
         with tmp.open("wb") as handle:
             handle.write(_dumps({"format": FORMAT, "version": VERSION, "layout": LAYOUT,
-                                 "key": config_key(config), "stamp": cache.stamp, "snapshot": token}).encode())
+                                 "key": config_key(config), "stamp": cache.stamp, "snapshot": token,
+                                 "scanned_ns": cache.scanned_ns}).encode())
             handle.write(_extra_prefix(cache.outputs, cache.slugs).encode())
             # Megabytes at 100k files (every finding of the report): written a slice at a time, so
             # neither a newline appended nor the UTF-8 encoding copies all of it at once.

@@ -55,10 +55,13 @@ class Changes:
     added: list[int]  # files the snapshot lacks
 
 
-def changed_files(snapshot: Snapshot, scanned: Scanned, numbers: array.array[int]) -> Changes | None:
+def changed_files(snapshot: Snapshot, scanned: Scanned, numbers: array.array[int],
+                  distrusted: Collection[int] = ()) -> Changes | None:
     """Where in ``scanned`` the files are that changed, or that are new.
 
-    ``numbers`` are ``scanned``'s (``feeds.cache.stamp_numbers``). None when
+    ``numbers`` are ``scanned``'s (``feeds.cache.stamp_numbers``); the files
+    at the places ``distrusted`` names count as changed, whatever their
+    stamps say (``feeds.stamps.racy``). None when
     a file of the snapshot is gone (removed, renamed), when a changed or new
     one has no stamp, or when more than ``MOST`` changed or came.
     """
@@ -83,10 +86,12 @@ def changed_files(snapshot: Snapshot, scanned: Scanned, numbers: array.array[int
                 was_at[place] = before
         if len(scanned) - len(added) != len(snapshot.sources):  # some file of the snapshot is gone
             return None
-    if len(changed) + len(added) > MOST or any(numbers[2 * p] < 0 for p in (*changed, *added)) \
+    if any(numbers[2 * p] < 0 for p in (*changed, *added)) \
             or any(old[2 * was_at.get(p, p)] < 0 for p in changed):  # size -1: no stamp
         return None
-    return Changes(changed, added)
+    if distrusted:  # stamps as they were (so not -1), in the snapshot unless new
+        changed = sorted(set(changed).union(distrusted).difference(added))
+    return Changes(changed, added) if len(changed) + len(added) <= MOST else None
 
 
 def admits(added: Sequence[FileEntry], snapshot: Snapshot, config: Config, *, clashes: bool) -> bool:

@@ -10,17 +10,19 @@ no article at all, is logged and the last good Snapshot stays.
 
 from __future__ import annotations
 
+import array
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from feeds.config import Config
 from feeds.errors import FeedsError
 from feeds.loader import FileEntry, load_articles, walk
 from feeds.site import build_site
 from feeds.snapshot import Snapshot
+from feeds.stamps import racy
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +46,11 @@ class IncrementalLoader:
         self._entries: dict[str, FileEntry] = {}
 
     def __call__(self, config: Config) -> Snapshot:
+        since = time.time_ns()
         load = load_articles(config, cache=self._entries)
         snapshot = Snapshot(build_site(load.published, config), config)
-        self._entries = {e.source: e for e in load.entries}
+        shaky = set(racy(_numbers((e.stamp.size, e.stamp.mtime_ns) if e.stamp else None for e in load.entries), since))
+        self._entries = {e.source: e for at, e in enumerate(load.entries) if at not in shaky}  # those: read next time
         return snapshot
 
 
@@ -60,6 +64,19 @@ def content_signature(config: Config) -> Signature:
         return tuple((source, *found) for source, _, found in listed if found is not None)
     except (FeedsError, OSError):
         return ()
+
+
+def _settled(look: Callable[[Config], Signature], config: Config) -> tuple[Signature, bool]:
+    """``look(config)``, and whether it can be trusted: no file in it may be written again
+    with the same stamp (``feeds.stamps.racy``). The look after one that cannot loads again
+    whatever it finds, and reads those files again (``IncrementalLoader``)."""
+    since = time.time_ns()
+    signature = look(config)
+    return signature, not racy(_numbers((size, mtime) for _, size, mtime, _ in signature), since)
+
+
+def _numbers(stamps: Iterable[tuple[int, int] | None]) -> array.array[int]:
+    return array.array("q", [n for stamp in stamps for n in (stamp if stamp is not None else (-1, -1))])
 
 
 def _identity(name: str, folder: int) -> tuple[int, int, int] | None:
@@ -77,7 +94,7 @@ class LiveSite:
     def __init__(self, config: Config, load: Loader | None = None) -> None:
         self.config = config
         self._load = load or IncrementalLoader()
-        self._signature = content_signature(config)
+        self._signature, self._steady = _settled(content_signature, config)
         self.current: Snapshot = self._load(config)  # a start-up failure is raised
         self.last_error: str | None = None
         self._stop = threading.Event()
@@ -113,11 +130,11 @@ class LiveSite:
     def refresh(self) -> bool:
         """Rebuild if the content folder changed; True when a new Snapshot is served."""
         started = time.monotonic()
-        signature = content_signature(self.config)
+        signature, steady = _settled(content_signature, self.config)
         self._look_seconds = time.monotonic() - started
-        if signature == self._signature:
+        if signature == self._signature and self._steady:
             return False
-        self._signature = signature  # a failed state is not retried until it changes
+        self._signature, self._steady = signature, steady  # a failed state is not retried until it changes
         try:
             snapshot = self._load(self.config)
         except Exception as exc:  # any failure: keep serving the last good build

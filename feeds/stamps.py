@@ -111,3 +111,29 @@ def _collect(child: tuple[int, int], count: int) -> array.array[int] | None:
     numbers = array.array("q")
     numbers.frombytes(data)
     return numbers
+
+
+# A file system stamps a write with its clock's time, cut to the clock's tick: the kernel's
+# tick (1-10 ms) on file systems that keep nanoseconds, 1 or 2 s (FAT) where mtimes are whole
+# seconds. A write in the same tick as the one a build saw leaves the same mtime.
+_SECOND = 1_000_000_000
+COARSE_NS = 2 * _SECOND  # how near a whole-second mtime must be to be trusted no more
+FINE_NS = 20_000_000  # the same for a finer one: two ticks of the coarsest kernel clock (HZ=100)
+
+
+def racy(numbers: array.array[int], since_ns: int) -> list[int]:
+    """Places of the files whose (size, mtime) a later write may leave as they are: not to be trusted.
+
+    ``numbers`` are (size, mtime_ns) pairs (``stat_all``) read at or after
+    ``since_ns`` (``time.time_ns()`` before the scan). A file whose mtime is
+    within a tick of that time may have been read, then written again
+    within the same tick, its size unchanged: its stamp then tells nothing
+    of what the build read (git's "racily clean" entries). The next build
+    reads such files again. A file's mtime more than a tick in the future
+    cannot be given again by a write now.
+    """
+    mtimes = numbers[1::2]
+    if not mtimes or max(mtimes) <= since_ns - COARSE_NS:  # the usual answer, at C speed
+        return []
+    return [at for at, mtime in enumerate(mtimes)
+            if since_ns - (COARSE_NS if mtime % _SECOND == 0 else FINE_NS) < mtime <= since_ns + COARSE_NS]

@@ -33,6 +33,7 @@ from feeds.models import Finding
 from feeds.plan import FORMATS, feed_names, plan_feeds
 from feeds.site import feed_views
 from feeds.slugs import slugify
+from feeds.stamps import FINE_NS
 from feeds.workers import Workers
 
 from .conftest import ROOT, SEEDS, make_config
@@ -566,3 +567,39 @@ def test_the_folder_stamp_tells_apart_any_change_of_path_size_or_mtime() -> None
     stamps = [folder_stamp(v) for v in variants]
     assert len(set(stamps)) == len(stamps)
     assert folder_stamp(list(base)) == stamps[0]  # the same listing, the same stamp
+
+
+@pytest.mark.racy
+@pytest.mark.parametrize("archives", [0, 5], ids=["quick-path", "full-path"])  # archives: no snapshot to rebuild from
+@pytest.mark.parametrize("clock", ["nanoseconds", "whole-seconds"])  # ext4, tmpfs / FAT, HFS+, some network mounts
+def test_a_second_write_in_the_tick_the_last_build_read_is_not_missed(
+    site: Config, tmp_path: Path, archives: int, clock: str,
+) -> None:
+    """Two writes of the same size in one tick of the file system's clock, a build between them:
+    both leave the same (size, mtime). The next build reads the file again all the same."""
+    config = replace(site, archive_size=archives)
+    path = site.content / "005_f1601efdcfadf5c8.txt"
+    text = path.read_text(encoding="utf-8")
+
+    def write(title: str, tick: int) -> None:  # as the file system stamps two writes in one tick: the same mtime
+        path.write_text(text.replace("title:", f"title: {title}", 1), encoding="utf-8")
+        os.utime(path, ns=(tick, tick))
+
+    build(config)  # the cache, from files all older than the window
+    now = time.time_ns()
+    tick = now // 10**9 * 10**9 if clock == "whole-seconds" else now - 1_000_000
+    write("【甲】", tick)
+    build(config)
+    assert "【甲】" in (site.output / "all.rss").read_text(encoding="utf-8")
+    write("【乙】", tick)  # the same bytes long, the same mtime
+    again = build(config)
+    assert again.mode == ("quick" if not archives else "full") and again.parsed == 1
+    assert "【乙】" in (site.output / "all.rss").read_text(encoding="utf-8")
+    fresh = replace(config, output=tmp_path / "full")
+    build(fresh, use_cache=False)
+    got, want = published_files(site.output, compressed=True), published_files(fresh.output, compressed=True)
+    assert sorted(got) == sorted(want) and [p for p in got if got[p] != want[p]] == []
+    if clock == "nanoseconds":  # once read after the window, its stamp is trusted again
+        time.sleep(2 * FINE_NS / 1e9)
+        build(config)  # read again unless the last one read it after the window
+        assert build(config).mode == "kept"

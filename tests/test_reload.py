@@ -14,6 +14,7 @@ import pytest
 from feeds.config import Config
 from feeds.reload import LiveSite, content_signature, load_snapshot
 from feeds.snapshot import Snapshot
+from feeds.stamps import FINE_NS
 
 from .conftest import WriteArticle
 
@@ -169,3 +170,24 @@ def test_a_slow_look_at_the_folder_spaces_the_looks_out(quiet: Config, monkeypat
     site.close()
     assert 2 <= len(looks) <= 3, looks  # the refresh above and one or two more, not ~25
     assert all(b - a >= 0.9 for a, b in itertools.pairwise(looks))
+
+
+@pytest.mark.racy
+def test_a_second_write_in_the_tick_of_a_look_is_served(config: Config, write_article: WriteArticle) -> None:
+    """Two writes of the same size in one tick of the file system's clock, a look and a load between
+    them: the signature and the stamp stay the same, and the server serves the second all the same."""
+    write_article("a.md", title="一")
+    path = config.content / "b.md"
+    write_article("b.md", title="甲")
+    tick = time.time_ns() - 1_000_000
+    os.utime(path, ns=(tick, tick))
+    site = LiveSite(replace(config, reload_seconds=0))
+    assert "甲".encode() in site.current.get("all.rss").variants["identity"].body
+    path.write_text(path.read_text(encoding="utf-8").replace("甲", "乙"), encoding="utf-8")  # the same size
+    os.utime(path, ns=(tick, tick))
+    assert content_signature(site.config) == content_signature(site.config)  # nothing in it tells
+    assert site.refresh()
+    assert "乙".encode() in site.current.get("all.rss").variants["identity"].body
+    time.sleep(2 * FINE_NS / 1e9)
+    site.refresh()  # once more unless the last look came after the window
+    assert not site.refresh()  # settled: no load until a change

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import os
 from pathlib import Path
 
@@ -111,3 +112,24 @@ def test_only_a_split_scan_forks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(os, "fork", counted)
     assert list(stamps.stat_all(files)) == expected(files) and forks == []
     assert list(stamps.stat_all(files, split=True)) == expected(files) and forks == [1]
+
+
+@pytest.mark.racy
+def test_racy_files_are_those_stamped_within_a_tick_of_the_scan() -> None:
+    since = 1_700_000_000_123_456_789  # 0.123 s into a second
+    second = since // 10**9 * 10**9
+    mtimes = {
+        "long before": since - 10 * 10**9 + 7,
+        "a tick before": since - 5_000_000,
+        "two ticks and more before": since - stamps.FINE_NS - 1,
+        "a whole second, 1.1 s before": second - 10**9,  # a 1 s or 2 s clock: a write now may get it again
+        "a whole second, 3.1 s before": second - 3 * 10**9,
+        "during the build": since + 300_000_000,
+        "far in the future": since + 60 * 10**9 + 1,  # no write now is given this one
+        "no stamp": -1,
+    }
+    numbers = array.array("q", [n for mtime in mtimes.values() for n in (5, mtime)])
+    assert [list(mtimes)[at] for at in stamps.racy(numbers, since)] == [
+        "a tick before", "a whole second, 1.1 s before", "during the build"]
+    old = array.array("q", [5, since - 10 * 10**9, 7, second - 3 * 10**9])
+    assert stamps.racy(old, since) == [] and stamps.racy(array.array("q"), since) == []
