@@ -218,7 +218,21 @@ def config_key(config: Config) -> str:
     """
     same = replace(config, content=Path(os.path.abspath(config.content)), output=Path(os.path.abspath(config.output)),
                    cache=Path(os.path.abspath(config.cache)) if config.cache is not None else None)
-    return hashlib.sha256(f"{VERSION}\0{__version__}\0{same!r}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{VERSION}\0{__version__}\0{code_stamp()}\0{same!r}".encode()).hexdigest()[:32]
+
+
+@functools.cache
+def code_stamp() -> str:
+    """The name, size and mtime of every module of this package, once per process.
+
+    An install of other code under the same version number (from a
+    checkout, an edit in place) changes it, and so the cache's key: the
+    next build is a full one, and its outputs are the new code's.
+    """
+    folder = os.path.dirname(os.path.abspath(__file__))
+    with os.scandir(folder) as found:
+        modules = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in found if e.name.endswith(".py"))
+    return repr(modules)
 
 
 def folder_stamp(scanned: Sequence[tuple[str, str, Stamp | None]], numbers: array.array[int] | None = None) -> str:

@@ -603,3 +603,26 @@ def test_a_second_write_in_the_tick_the_last_build_read_is_not_missed(
         time.sleep(2 * FINE_NS / 1e9)
         build(config)  # read again unless the last one read it after the window
         assert build(config).mode == "kept"
+
+
+def test_other_code_under_the_same_version_builds_in_full(site: Config, tmp_path: Path) -> None:
+    """A copy of the package, edited in place between two builds (an install from a checkout keeps
+    the version number): the second build does not trust what the first one cached."""
+    code = tmp_path / "code"
+    shutil.copytree(ROOT / "feeds", code / "feeds", ignore=shutil.ignore_patterns("__pycache__"))
+    config = tmp_path / "site.toml"
+    config.write_text(f'[site]\ntitle = "测试站"\nbase_url = "https://news.example.com/"\n'
+                      f"[build]\ncontent = {str(site.content)!r}\noutput = {str(site.output)!r}\n", encoding="utf-8")
+    run = ("from pathlib import Path; from feeds.build import build; from feeds.config import load_config; "
+           f"print(build(load_config(Path({str(config)!r}))).mode)")
+
+    def mode() -> str:
+        env = {**os.environ, "PYTHONPATH": str(code)}
+        done = subprocess.run([sys.executable, "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              check=True)
+        return done.stdout.strip()
+
+    assert [mode(), mode()] == ["full", "kept"]
+    module = code / "feeds" / "feed.py"
+    module.write_text(module.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert [mode(), mode()] == ["full", "kept"]
