@@ -15,8 +15,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
+from feeds.cache import stamp_numbers
 from feeds.config import Config
 from feeds.errors import FeedsError
 from feeds.loader import FileEntry, load_articles, walk
@@ -49,7 +50,7 @@ class IncrementalLoader:
         since = time.time_ns()
         load = load_articles(config, cache=self._entries)
         snapshot = Snapshot(build_site(load.published, config), config)
-        shaky = set(racy(_numbers((e.stamp.size, e.stamp.mtime_ns) if e.stamp else None for e in load.entries), since))
+        shaky = set(racy(stamp_numbers([(e.source, "", e.stamp) for e in load.entries]), since))
         self._entries = {e.source: e for at, e in enumerate(load.entries) if at not in shaky}  # those: read next time
         return snapshot
 
@@ -66,17 +67,13 @@ def content_signature(config: Config) -> Signature:
         return ()
 
 
-def _settled(look: Callable[[Config], Signature], config: Config) -> tuple[Signature, bool]:
-    """``look(config)``, and whether it can be trusted: no file in it may be written again
-    with the same stamp (``feeds.stamps.racy``). The look after one that cannot loads again
+def _settled(config: Config) -> tuple[Signature, bool]:
+    """``content_signature(config)``, and whether it can be trusted: no file in it may be written
+    again with the same stamp (``feeds.stamps.racy``). The look after one that cannot loads again
     whatever it finds, and reads those files again (``IncrementalLoader``)."""
     since = time.time_ns()
-    signature = look(config)
-    return signature, not racy(_numbers((size, mtime) for _, size, mtime, _ in signature), since)
-
-
-def _numbers(stamps: Iterable[tuple[int, int] | None]) -> array.array[int]:
-    return array.array("q", [n for stamp in stamps for n in (stamp if stamp is not None else (-1, -1))])
+    signature = content_signature(config)
+    return signature, not racy(array.array("q", [n for _, size, mtime, _ in signature for n in (size, mtime)]), since)
 
 
 def _identity(name: str, folder: int) -> tuple[int, int, int] | None:
@@ -94,7 +91,7 @@ class LiveSite:
     def __init__(self, config: Config, load: Loader | None = None) -> None:
         self.config = config
         self._load = load or IncrementalLoader()
-        self._signature, self._steady = _settled(content_signature, config)
+        self._signature, self._steady = _settled(config)
         self.current: Snapshot = self._load(config)  # a start-up failure is raised
         self.last_error: str | None = None
         self._stop = threading.Event()
@@ -130,7 +127,7 @@ class LiveSite:
     def refresh(self) -> bool:
         """Rebuild if the content folder changed; True when a new Snapshot is served."""
         started = time.monotonic()
-        signature, steady = _settled(content_signature, self.config)
+        signature, steady = _settled(self.config)
         self._look_seconds = time.monotonic() - started
         if signature == self._signature and self._steady:
             return False
