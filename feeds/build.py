@@ -48,7 +48,7 @@ from feeds.cache import (
 from feeds.compress import SUFFIXES, base_of, copies, with_copies
 from feeds.config import Config
 from feeds.errors import FeedsError
-from feeds.loader import FileEntry, LoadResult, Progress, Scanned, Stamp, load_articles, scan
+from feeds.loader import FileEntry, LoadResult, Progress, Scan, Stamp, load_articles, scan
 from feeds.models import Finding
 from feeds.output import WriteReport, output_lock, read_manifest, remove_temp_files, write_tree
 from feeds.review import future_findings, ordered
@@ -164,7 +164,7 @@ def build(
         load = load_articles(config, cache=known, jobs=jobs, scanned=scanned, progress=progress,
                              known_slugs=None if slugger else cached_slugs, workers=workers,
                              meanwhile=_import_renderers)
-        sources = tuple(source for source, _, _ in scanned)
+        sources = tuple(scanned.sources)
         del scanned  # 100k paths and stamps: free them before rendering
         _refuse(load, config, strict=strict, allow_empty=allow_empty)
         from feeds.opml import newest_item
@@ -206,7 +206,7 @@ def build(
 
 
 def _quick(
-    config: Config, head: Cache, scanned: Scanned, numbers: array.array[int], stamp: str, clock: datetime,
+    config: Config, head: Cache, scanned: Scan, numbers: array.array[int], stamp: str, clock: datetime,
     shaky: Sequence[int], since: int,
 ) -> BuildReport | None:
     """The build, when the changes move no article (``feeds.quick``); None when they may.
@@ -243,7 +243,7 @@ def _quick(
     if not quick.admits(added, snapshot, config, clashes=clashes):
         return None
     edited_records = {s: e.article for s, e in changed.items() if s in shown and e.article is not None}
-    fresh = quick.advanced(snapshot, config, tuple(source for source, _, _ in scanned), numbers,
+    fresh = quick.advanced(snapshot, config, tuple(scanned.sources), numbers,
                            records_with(shown, edited_records), [e.article for e in added if e.article is not None])
     specs = quick.specs_of(fresh, fresh.articles)
     before = {w.path: w.items for w in snapshot.windows}

@@ -42,7 +42,7 @@ from typing import Any, BinaryIO
 
 from feeds import __version__
 from feeds.config import Config
-from feeds.loader import FileEntry, Stamp
+from feeds.loader import FileEntry, Scan, Stamp, sources_of
 from feeds.models import Article, Author, Finding
 
 FORMAT = "feeds-cache"
@@ -243,13 +243,15 @@ def folder_stamp(scanned: Sequence[tuple[str, str, Stamp | None]], numbers: arra
     integers: two passes in C-speed comprehensions, not a formatted line
     per file (a third of the time, which every cron run spends).
     """
-    digest = hashlib.sha256("\0".join([source for source, _, _ in scanned]).encode())
+    digest = hashlib.sha256("\0".join(sources_of(scanned)).encode())
     digest.update((stamp_numbers(scanned) if numbers is None else numbers).tobytes())
     return digest.hexdigest()[:32]
 
 
 def stamp_numbers(scanned: Sequence[tuple[str, str, Stamp | None]]) -> array.array[int]:
     """Size and mtime_ns of every file ``scan`` found, in its order; -1, -1 for one without a stamp."""
+    if isinstance(scanned, Scan):
+        return scanned.numbers
     return array.array("q", [n for _, _, st in scanned
                              for n in ((st.size, st.mtime_ns) if st is not None else (-1, -1))])
 

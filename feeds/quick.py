@@ -30,7 +30,7 @@ from typing import Any
 from feeds.cache import Snapshot, Window, records_with
 from feeds.config import Config
 from feeds.links import article_id
-from feeds.loader import FileEntry, Stamp
+from feeds.loader import FileEntry, Stamp, sources_of
 from feeds.models import Article
 from feeds.plan import EPOCH, FeedSpec, HistoryWindow, names_of
 
@@ -68,7 +68,8 @@ def changed_files(snapshot: Snapshot, scanned: Scanned, numbers: array.array[int
     old = snapshot.numbers
     changed: list[int] = []
     added: list[int] = []
-    if len(scanned) == len(snapshot.sources) and [s for s, _, _ in scanned] == list(snapshot.sources):
+    sources = sources_of(scanned)
+    if len(sources) == len(snapshot.sources) and list(sources) == list(snapshot.sources):
         was_at: dict[int, int] = {}
         for start in range(0, len(numbers), _RUN):  # runs compared in C; one by one only in a run that differs
             run, was = numbers[start : start + _RUN], old[start : start + _RUN]
@@ -77,7 +78,7 @@ def changed_files(snapshot: Snapshot, scanned: Scanned, numbers: array.array[int
     else:  # files added: matched by path
         at = {source: place for place, source in enumerate(snapshot.sources)}
         was_at = {}
-        for place, (source, _, _) in enumerate(scanned):
+        for place, source in enumerate(sources):
             before = at.get(source)
             if before is None:
                 added.append(place)

@@ -97,6 +97,28 @@ def test_scan_stamps_every_file_in_path_order(config: Config, monkeypatch: pytes
             assert stamp == Stamp(info.st_size, info.st_mtime_ns)
 
 
+def test_a_scan_answers_as_the_list_of_its_triples(config: Config) -> None:
+    """Scan keeps numbers, not Stamps: indexing, slicing, iterating and the cache's digests see the same files."""
+    from feeds.cache import folder_stamp, stamp_numbers
+
+    for name in ("b.md", "a/z.md", "a.md"):
+        path = config.content / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(name * 3, encoding="utf-8")
+    (config.content / "gone.md").symlink_to(config.content / "nowhere.md")
+    scanned = scan(config)
+    triples = list(scanned)
+    assert len(scanned) == len(triples) == 4
+    assert [scanned[at] for at in range(4)] == triples == scanned
+    assert scanned[-1] == triples[-1] and scanned[1:3] == triples[1:3] and scanned[::-1] == triples[::-1]
+    assert [s for s, _, st in triples if st is None] == ["gone.md"]
+    assert triples[0][2] == Stamp(3 * len(triples[0][0]), os.stat(triples[0][1]).st_mtime_ns)
+    with pytest.raises(IndexError):
+        scanned[4]
+    assert list(stamp_numbers(scanned)) == list(stamp_numbers(triples))
+    assert folder_stamp(scanned) == folder_stamp(triples)
+
+
 def test_only_a_split_scan_forks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A server's reload and --jobs 1 stat in their own process: never a fork."""
     files = tree(tmp_path)
