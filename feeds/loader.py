@@ -302,11 +302,17 @@ class Scan(Sequence[tuple[str, str, "Stamp | None"]]):
     def __getitem__(self, at: int) -> tuple[str, str, Stamp | None]: ...
 
     @overload
-    def __getitem__(self, at: slice) -> list[tuple[str, str, Stamp | None]]: ...
+    def __getitem__(self, at: slice) -> Scan: ...
 
-    def __getitem__(self, at: int | slice) -> tuple[str, str, Stamp | None] | list[tuple[str, str, Stamp | None]]:
-        if isinstance(at, slice):
-            return [self[place] for place in range(*at.indices(len(self)))]
+    def __getitem__(self, at: int | slice) -> tuple[str, str, Stamp | None] | Scan:
+        if isinstance(at, slice):  # a Scan too: a cold build's chunks, their Stamps made where they are parsed
+            start, stop, step = at.indices(len(self))
+            if step == 1:
+                stop = max(start, stop)
+                return Scan(self.sources[start:stop], self.paths[start:stop], self.numbers[2 * start : 2 * stop])
+            places = range(start, stop, step)
+            return Scan([self.sources[p] for p in places], [self.paths[p] for p in places],
+                        array.array("q", [n for p in places for n in self.numbers[2 * p : 2 * p + 2]]))
         if at < 0:
             at += len(self)
         if not 0 <= at < len(self):
@@ -381,17 +387,22 @@ def load_articles(
     """
     root = os.path.realpath(config.content)
     entries: dict[str, FileEntry] = {}
-    todo: list[tuple[str, str, Stamp | None]] = []
-    known: Mapping[str, FileEntry] = cache if cache is not None else {}
-    for source, path, stamp in scan(config) if scanned is None else scanned:
-        entry = known.get(source) if stamp is not None else None
-        was = entry.stamp if entry is not None else None
-        # The fields compared here, not Stamp.__eq__: a Python call per file was a third of this loop
-        if entry is not None and was is not None and stamp is not None \
-                and was.mtime_ns == stamp.mtime_ns and was.size == stamp.size:
-            entries[source] = entry
-        else:
-            todo.append((path, source, stamp))
+    found = scan(config) if scanned is None else scanned
+    todo: Scanned
+    if not cache and isinstance(found, Scan):
+        todo = found  # every file (a cold build): its chunks are slices of the scan, their Stamps made as parsed
+    else:
+        todo = changed = []
+        known: Mapping[str, FileEntry] = cache if cache is not None else {}
+        for source, path, stamp in found:
+            entry = known.get(source) if stamp is not None else None
+            was = entry.stamp if entry is not None else None
+            # The fields compared here, not Stamp.__eq__: a Python call per file was a third of this loop
+            if entry is not None and was is not None and stamp is not None \
+                    and was.mtime_ns == stamp.mtime_ns and was.size == stamp.size:
+                entries[source] = entry
+            else:
+                changed.append((source, path, stamp))
     parsed, slugs, packed = _parse_all(todo, config, root, jobs, keep_bodies, progress or _Silent(), known_slugs,
                                        workers, meanwhile)
     for entry in parsed:
@@ -423,7 +434,7 @@ _CHUNK = 128  # files per task
 
 
 def _parse_all(
-    todo: list[tuple[str, str, Stamp | None]], config: Config, root: str, jobs: int, keep: bool,
+    todo: Scanned, config: Config, root: str, jobs: int, keep: bool,
     progress: Progress, known_slugs: Mapping[str, str] | None, workers: Workers | None,
     meanwhile: Callable[[], None] | None,
 ) -> tuple[list[FileEntry], dict[str, str], list[tuple[tuple[FileEntry, ...], bytes]]]:
@@ -431,7 +442,7 @@ def _parse_all(
     progress.start(len(todo))
     if keep or not todo or (workers is None and (jobs <= 1 or len(todo) < _POOL_FROM)):
         out = []
-        for path, source, stamp in todo:
+        for source, path, stamp in todo:
             out.append(parse_entry(path, source, stamp, config, root, keep))
             progress.advance(1)
         return out, {}, []

@@ -44,7 +44,7 @@ from feeds.errors import FeedsError
 from feeds.loader import FileEntry, Stamp, parse_entry
 from feeds.plan import FeedView
 
-Chunk = list[tuple[str, str, Stamp | None]]  # (path, source, stamp) of files to parse
+Chunk = Sequence[tuple[str, str, Stamp | None]]  # (source, path, stamp) of files to parse: a list, or a Scan's
 # A chunk parsed: its entries, the slugs of new feed names met in it, and, when a cold build's
 # worker parsed it, the entries as the payload of a cache block (``feeds.cache.pack_block``).
 Parsed = tuple[list[FileEntry], dict[str, str], bytes | None]
@@ -212,7 +212,7 @@ def _parse(job: tuple[Chunk, dict[str, str] | None]) -> tuple[list[FileEntry], d
 def _parse_chunk(chunk: Chunk) -> list[FileEntry]:
     config: Config = _STATE["config"]
     root = _STATE.get("root") or _STATE.setdefault("root", os.path.realpath(config.content))
-    return [parse_entry(path, source, stamp, config, root) for path, source, stamp in chunk]
+    return [parse_entry(path, source, stamp, config, root) for source, path, stamp in chunk]
 
 
 def parse_beside(

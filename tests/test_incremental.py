@@ -514,7 +514,7 @@ def test_parsing_workers_slug_the_names_the_cache_lacks(site: Config, monkeypatc
 
 def test_one_worker_slugs_each_new_name_once(site: Config) -> None:
     """pypinyin loads in one worker only: the others leave their new names to the build."""
-    todo = [(str(site.content / name), name, None) for name in sorted(os.listdir(site.content))]
+    todo = [(name, str(site.content / name), None) for name in sorted(os.listdir(site.content))]
     with Workers(site, 2) as workers:
         results = list(workers.parse([[item] for item in todo], {}))
     slugged = Counter(name for _, made, _ in results for name in made)
