@@ -42,7 +42,7 @@ from typing import Any, BinaryIO
 
 from feeds import __version__
 from feeds.config import Config
-from feeds.loader import FileEntry, Scan, Stamp, sources_of
+from feeds.loader import FileEntry, Scan, Scanned, Stamp, sources_of
 from feeds.models import Article, Author, Finding
 
 FORMAT = "feeds-cache"
@@ -235,7 +235,7 @@ def code_stamp() -> str:
     return repr(modules)
 
 
-def folder_stamp(scanned: Sequence[tuple[str, str, Stamp | None]], numbers: array.array[int] | None = None) -> str:
+def folder_stamp(scanned: Scanned, numbers: array.array[int] | None = None) -> str:
     """A digest of every (path, size, mtime) ``scan`` found: the same digest, the same folder.
 
     The paths joined by NUL (which no path holds), then the numbers
@@ -248,7 +248,7 @@ def folder_stamp(scanned: Sequence[tuple[str, str, Stamp | None]], numbers: arra
     return digest.hexdigest()[:32]
 
 
-def stamp_numbers(scanned: Sequence[tuple[str, str, Stamp | None]]) -> array.array[int]:
+def stamp_numbers(scanned: Scanned) -> array.array[int]:
     """Size and mtime_ns of every file ``scan`` found, in its order; -1, -1 for one without a stamp."""
     if isinstance(scanned, Scan):
         return scanned.numbers

@@ -30,7 +30,7 @@ from typing import Any
 from feeds.cache import Snapshot, Window, records_with
 from feeds.config import Config
 from feeds.links import article_id
-from feeds.loader import FileEntry, Stamp, sources_of
+from feeds.loader import FileEntry, Scanned, sources_of
 from feeds.models import Article
 from feeds.plan import EPOCH, FeedSpec, HistoryWindow, names_of
 
@@ -39,7 +39,6 @@ MOST = 64  # changed files beyond which the full path (parsing in parallel, one 
 _MICROSECOND = timedelta(microseconds=1)
 _RUN = 512  # numbers (an even count: whole files) compared at once by changed_files
 
-Scanned = Sequence[tuple[str, str, Stamp | None]]
 
 
 def eligible(config: Config) -> bool:

@@ -41,10 +41,10 @@ from typing import Any, TypeVar
 
 from feeds.config import Config
 from feeds.errors import FeedsError
-from feeds.loader import FileEntry, Stamp, parse_entry
+from feeds.loader import FileEntry, Scanned, parse_entry
 from feeds.plan import FeedView
 
-Chunk = Sequence[tuple[str, str, Stamp | None]]  # (source, path, stamp) of files to parse: a list, or a Scan's
+Chunk = Scanned  # (source, path, stamp) of files to parse: a list, or a slice of a Scan
 # A chunk parsed: its entries, the slugs of new feed names met in it, and, when a cold build's
 # worker parsed it, the entries as the payload of a cache block (``feeds.cache.pack_block``).
 Parsed = tuple[list[FileEntry], dict[str, str], bytes | None]
