@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from feeds.entries import EntryCache
     from feeds.fanout import Reuse
     from feeds.plan import FeedSpec, FeedView
+    from feeds.prescan import Prescan
     from feeds.workers import Slugger, Workers
 
 
@@ -118,12 +119,14 @@ def _plural(count: int, word: str) -> str:
 def build(
     config: Config, *, strict: bool = False, allow_empty: bool = False,
     lock_timeout: float = 30.0, now: datetime | None = None, use_cache: bool = True, jobs: int = 1,
-    progress: Progress | None = None,
+    progress: Progress | None = None, prescan: Prescan | None = None,
 ) -> BuildReport:
     """Build every feed of ``config`` into ``config.output``.
 
     ``now`` only decides which dates are reported as in the future; no output
     byte depends on it. ``use_cache=False`` ignores the cache (and rewrites it).
+    ``prescan``: a scan of the content folder started before (``feeds.prescan``),
+    used if it is of this config's folders and fresh; else the build scans.
     """
     start = time.perf_counter()
     clock = now or datetime.now(UTC)
@@ -131,8 +134,9 @@ def build(
         head, notices = _open_cache(config, use_cache)  # header and report only
         # A cold build forks its slugger now: it imports pypinyin while this process scans.
         slugger = stack.enter_context(_slugger(config)) if head is None and jobs > 1 else None
-        since = time.time_ns()  # before any stat (feeds.stamps.racy)
-        scanned = scan(config, split=jobs > 1)
+        found = prescan.result(config.content, config.output) if prescan is not None else None
+        since = prescan.since if prescan is not None and found is not None else time.time_ns()  # before any stat
+        scanned = scan(config, split=jobs > 1, found=found)
         numbers = stamp_numbers(scanned)
         stamp = folder_stamp(scanned, numbers)
         shaky = racy(numbers, head.scanned_ns) if head is not None else []  # read too near a write, last time

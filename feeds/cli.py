@@ -9,14 +9,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feeds import __version__
-from feeds.build import BuildReport, build
 from feeds.config import Config, load_config
 from feeds.errors import FeedsError, LockError
-from feeds.loader import Progress
-from feeds.models import Finding
+
+if TYPE_CHECKING:
+    from feeds.build import BuildReport
+    from feeds.loader import Progress
+    from feeds.models import Finding
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -121,10 +123,20 @@ def _run_build(args: argparse.Namespace, config: Config) -> int:
     # collector only walked the live records: 4-5% of a build, even with
     # thresholds raised to (50000, 20, 100). Worker processes inherit this.
     gc.disable()
-    terminal = sys.stderr.isatty() and not args.quiet
-    with _progress(terminal) as progress:
-        report = build(config, strict=args.strict, allow_empty=args.allow_empty, lock_timeout=args.lock_timeout,
-                       use_cache=not args.no_cache, jobs=args.jobs, progress=progress)
+    # The content folder is scanned in a child from here on, while this process imports the build.
+    from feeds import prescan
+
+    scanning = prescan.start(config.content, config.output) if args.jobs > 1 else None
+    try:
+        from feeds.build import build
+
+        terminal = sys.stderr.isatty() and not args.quiet
+        with _progress(terminal) as progress:
+            report = build(config, strict=args.strict, allow_empty=args.allow_empty, lock_timeout=args.lock_timeout,
+                           use_cache=not args.no_cache, jobs=args.jobs, progress=progress, prescan=scanning)
+    finally:
+        if scanning is not None:
+            scanning.close()
     for notice in report.notices:
         _err(notice)
     if report.findings:  # thousands on a big site: one write, and the folder's path made once

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar, overload
 
 from feeds.config import Config
-from feeds.errors import ArticleError, ConfigError
+from feeds.errors import ArticleError
+from feeds.listing import Found, listing, scan_folders
 from feeds.models import Article, Finding, pickles_by_fields
 
 if TYPE_CHECKING:
@@ -112,38 +113,6 @@ def walk(
         finally:
             os.close(fd)
         yield from ((prefix + name, folder + os.sep + name, d) for name, d in zip(names, described, strict=True))
-
-
-def listing(content: Path, skip: Path | None) -> Iterator[tuple[str, str, list[str]]]:
-    """(relative prefix, folder, its non-hidden non-folder names, sorted) of every folder, in path order.
-
-    os.scandir, not os.walk + pathlib: a 100k-file folder is listed in a
-    fraction of the time, and each DirEntry is dropped as soon as it is read
-    (a sorted list of 100k of them weighed some 80 MB). Folders under
-    ``skip`` (the output) and hidden ones are not entered; a symlink to a
-    folder is listed as a file (and reported when read).
-    """
-    if not content.is_dir():
-        raise ConfigError(str(content), "content folder does not exist or is not a folder")
-    skip_real = os.path.realpath(skip) if skip is not None else None
-    stack = [("", str(content))]
-    while stack:
-        prefix, folder = stack.pop()
-        names: list[str] = []
-        folders: list[tuple[str, str]] = []
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                name = entry.name
-                if name[0] == ".":
-                    continue
-                if entry.is_dir(follow_symlinks=False):  # a symlinked folder is listed, and reported
-                    if os.path.realpath(entry.path) != skip_real:
-                        folders.append((name, entry.path))
-                else:
-                    names.append(name)
-        names.sort()
-        yield prefix, folder, names
-        stack.extend((f"{prefix}{name}/", path) for name, path in sorted(folders, reverse=True))
 
 
 def read_source(path: str, source: str, root: str, limit: int) -> bytes:
@@ -333,16 +302,14 @@ class Scan(Sequence[tuple[str, str, "Stamp | None"]]):
     __hash__ = None  # type: ignore[assignment]  # mutable parts, as a list
 
 
-def scan(config: Config, *, split: bool = False) -> Scan:
+def scan(config: Config, *, split: bool = False, found: Found | None = None) -> Scan:
     """Every candidate file with its stamp, in path order; nothing is read.
 
     The folders are listed first, then the files stat()ed (``feeds.stamps``;
-    ``split``: in two processes when there are many).
+    ``split``: in two processes when there are many); ``found``: what a
+    ``feeds.prescan`` child found, instead.
     """
-    from feeds.stamps import stat_all
-
-    folders = list(listing(config.content, config.output))
-    numbers = stat_all([(folder, name) for _, folder, names in folders for name in names], split=split)
+    folders, numbers = found if found is not None else scan_folders(config.content, config.output, split=split)
     sources: list[str] = []
     paths: list[str] = []
     for prefix, folder, names in folders:
