@@ -134,14 +134,19 @@ def build(
         head, notices = _open_cache(config, use_cache)  # header and report only
         # A cold build forks its slugger now: it imports pypinyin while this process scans.
         slugger = stack.enter_context(_slugger(config)) if head is None and jobs > 1 else None
+        # With a prescan's child at work on the other core, what a replay needs is read while it works.
+        early = prescan is not None and not strict
+        replay = _kept_findings(head, config.output) if head is not None and early else None
         found = prescan.result(config.content, config.output) if prescan is not None else None
         since = prescan.since if prescan is not None and found is not None else time.time_ns()  # before any stat
         scanned = scan(config, split=jobs > 1, found=found)
         numbers = stamp_numbers(scanned)
         stamp = folder_stamp(scanned, numbers)
         shaky = racy(numbers, head.scanned_ns) if head is not None else []  # read too near a write, last time
-        if head is not None and not strict and not shaky and _untouched(head, stamp, config.output):
-            return _replayed(head, clock, time.perf_counter() - start)
+        if head is not None and not strict and not shaky and head.stamp == stamp:  # the folder as it was
+            replay = replay if early else _kept_findings(head, config.output)
+            if replay is not None:  # and every output
+                return _replayed(head, clock, time.perf_counter() - start, stored=replay)
         found_cache = head is not None
         if head is not None and not strict:  # in this process: a few files, a few feeds (no fork pays off)
             try:
@@ -403,9 +408,9 @@ def _discarded(config: Config, exc: CacheError) -> str:
     return f"{cache_folder(config)}: warning: cache discarded: {exc}; doing a full build"
 
 
-def _untouched(cache: Cache, stamp: str, output: Path) -> bool:
-    """The content folder and every output file are exactly as the cache recorded."""
-    if cache.stamp != stamp or not cache.outputs or set(cache.outputs) != read_manifest(output):
+def _outputs_kept(cache: Cache, output: Path) -> bool:
+    """Every output file is exactly as the cache recorded (and there is no other)."""
+    if not cache.outputs or set(cache.outputs) != read_manifest(output):
         return False
     return all(_on_disk(output / path, record) for path, record in cache.outputs.items())
 
@@ -420,18 +425,29 @@ def _on_disk(path: Path, record: Output) -> bool:
 
 def _replayed(
     cache: Cache, now: datetime, seconds: float, write: WriteReport | None = None, *, mode: str = "kept",
-    parsed: int = 0,
+    parsed: int = 0, stored: list[Finding] | None = None,
 ) -> BuildReport:
     """The report of the build ``cache`` was saved by, its future dates against ``now``; ``write``: what was written
-    (by default nothing: every output kept)."""
+    (by default nothing: every output kept); ``stored``: its findings, when already read (``_stored_findings``)."""
     report = cache.report
     counts = Counts(report["files"], report["published"], report["drafts"], report["skipped"])
-    stored = [finding_from_json(f) for f in report["findings"]]  # saved in order (findings_of)
+    if stored is None:
+        stored = _stored_findings(cache)
     future = future_findings(((s, datetime.fromisoformat(t)) for s, t in report["future"]), now)
     shown = tuple(f for f in (ordered(stored + future) if future else stored) if f.level != "info")
     if write is None:
         write = WriteReport((), tuple(sorted(cache.outputs)), ())
     return BuildReport(counts, write, shown, seconds, mode=mode, parsed=parsed)
+
+
+def _kept_findings(cache: Cache, output: Path) -> list[Finding] | None:
+    """What a replay of ``cache`` shows (``_stored_findings``), if every output file is as it recorded; else None."""
+    return _stored_findings(cache) if _outputs_kept(cache, output) else None
+
+
+def _stored_findings(cache: Cache) -> list[Finding]:
+    """The findings of the build ``cache`` was saved by, in order (``feeds.review.findings_of``), but future dates."""
+    return [finding_from_json(f) for f in cache.report["findings"]]
 
 
 def _report_json(load: LoadResult, findings: list[Finding], now: datetime) -> dict[str, Any]:

@@ -127,3 +127,19 @@ def test_a_build_from_a_prescan_is_the_build_without(site: Config, tmp_path: Pat
     assert head is not None and head.scanned_ns == pending.since
     again = build(site, jobs=2, prescan=prescan.start(site.content, site.output))
     assert again.mode == "kept" and again.findings == report.findings
+
+
+def test_a_prescan_build_replays_only_when_every_output_is_as_written(
+    site: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outputs are checked while the child scans: a feed deleted or edited since is written again."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    first = build(site, jobs=2)
+    written = published_files(site.output, compressed=True)
+    (site.output / "all.rss").unlink()
+    (site.output / "all.atom").write_bytes(b"<feed/>")
+    again = build(site, jobs=2, prescan=prescan.start(site.content, site.output))
+    assert again.mode != "kept" and {"all.rss", "all.atom"} <= set(again.write.written)
+    assert published_files(site.output, compressed=True) == written
+    kept = build(site, jobs=2, prescan=prescan.start(site.content, site.output))
+    assert kept.mode == "kept" and kept.findings == first.findings == again.findings
