@@ -14,6 +14,8 @@ import array
 import os
 from collections.abc import Sequence
 
+from feeds.forks import Child, fork_writer, read_child
+
 FORK_FROM = 4000  # files: below this a fork (a few ms) saves less than it costs
 _MISSING = (-1, -1)  # the numbers of a file that cannot be stat()ed
 
@@ -67,46 +69,15 @@ def _open_folder(folder: str) -> int:
         return -1  # each file is then stat()ed by its whole path, and fails as it would
 
 
-def _fork_run(files: Sequence[tuple[str, str]]) -> tuple[int, int] | None:
-    """A child stat()ing ``files`` and writing the numbers to a pipe: (pid, the pipe's read end), or None."""
-    try:
-        read, write = os.pipe()
-    except OSError:
-        return None
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read)
-        os.close(write)
-        return None
-    if pid == 0:  # the child: no Python clean-up, no buffered output written twice; leave at once
-        code = 1
-        try:
-            os.close(read)
-            data = memoryview(_stat_run(files).tobytes())
-            while data:
-                data = data[os.write(write, data):]
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write)
-    return pid, read
+def _fork_run(files: Sequence[tuple[str, str]]) -> Child | None:
+    """A child stat()ing ``files`` and writing the numbers to a pipe (``feeds.forks``), or None."""
+    return fork_writer(lambda: _stat_run(files).tobytes())
 
 
-def _collect(child: tuple[int, int], count: int) -> array.array[int] | None:
+def _collect(child: Child, count: int) -> array.array[int] | None:
     """The child's numbers for ``count`` files, or None if it did not give them all and exit 0."""
-    pid, read = child
-    chunks = []
-    try:
-        while chunk := os.read(read, 1 << 20):
-            chunks.append(chunk)
-    except OSError:
-        chunks = []
-    finally:
-        os.close(read)
-        status = os.waitpid(pid, 0)[1]
-    data = b"".join(chunks)
-    if status != 0 or len(data) != count * 2 * array.array("q").itemsize:
+    data = read_child(child)
+    if data is None or len(data) != count * 2 * array.array("q").itemsize:
         return None
     numbers = array.array("q")
     numbers.frombytes(data)
