@@ -428,11 +428,11 @@ def _replayed(
     parsed: int = 0, stored: list[Finding] | None = None,
 ) -> BuildReport:
     """The report of the build ``cache`` was saved by, its future dates against ``now``; ``write``: what was written
-    (by default nothing: every output kept); ``stored``: its findings, when already read (``_stored_findings``)."""
+    (by default nothing: every output kept); ``stored``: its findings, when already read (``_kept_findings``)."""
     report = cache.report
     counts = Counts(report["files"], report["published"], report["drafts"], report["skipped"])
     if stored is None:
-        stored = _stored_findings(cache)
+        stored = [finding_from_json(f) for f in report["findings"]]  # saved in order (findings_of)
     future = future_findings(((s, datetime.fromisoformat(t)) for s, t in report["future"]), now)
     shown = tuple(f for f in (ordered(stored + future) if future else stored) if f.level != "info")
     if write is None:
@@ -441,13 +441,8 @@ def _replayed(
 
 
 def _kept_findings(cache: Cache, output: Path) -> list[Finding] | None:
-    """What a replay of ``cache`` shows (``_stored_findings``), if every output file is as it recorded; else None."""
-    return _stored_findings(cache) if _outputs_kept(cache, output) else None
-
-
-def _stored_findings(cache: Cache) -> list[Finding]:
-    """The findings of the build ``cache`` was saved by, in order (``feeds.review.findings_of``), but future dates."""
-    return [finding_from_json(f) for f in cache.report["findings"]]
+    """What a replay of ``cache`` shows (its findings, as read), if every output file is as it recorded; else None."""
+    return list(cache.findings) if _outputs_kept(cache, output) else None
 
 
 def _report_json(load: LoadResult, findings: list[Finding], now: datetime) -> dict[str, Any]:

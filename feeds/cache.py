@@ -88,6 +88,7 @@ class Cache:
     blocks_at: int = field(default=0, compare=False)  # where its first block starts in its file
     line: bytes = field(default=b"", compare=False, repr=False)  # its file's second line, read with entries=False
     scanned_ns: int = field(default=0, compare=False)  # time.time_ns() before its build's scan (feeds.stamps.racy)
+    findings: tuple[Finding, ...] = field(default=(), compare=False, repr=False)  # report's, read with entries=False
 
     @functools.cached_property
     def report_text(self) -> str | None:
@@ -274,10 +275,12 @@ def load_cache(folder: Path, config: Config, *, entries: bool = True) -> Cache |
             extra = json.loads(line)
             blocks_at = handle.tell()
             blocks = tuple(_blocks(handle)) if entries else ()
+            report = {} if entries else _report(extra["report"])
             return Cache(_str(header["stamp"]), _entries(blocks), _outputs(extra["outputs"]),
-                         _str_map(extra["slugs"]), {} if entries else _dict(extra["report"]),
+                         _str_map(extra["slugs"]), report,
                          _identity(os.fstat(handle.fileno())), blocks, _str(header.get("snapshot", "")),
-                         blocks_at, b"" if entries else line, _int(header["scanned_ns"]))
+                         blocks_at, b"" if entries else line, _int(header["scanned_ns"]),
+                         tuple(map(finding_from_json, report.get("findings", ()))))
         except (ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError) as exc:
             raise CacheError(f"corrupt ({exc})") from exc
 
@@ -859,6 +862,23 @@ def finding_from_json(value: Any) -> Finding:
     if level not in _LEVELS:
         raise ValueError(f"level {level!r}")
     return Finding(_str(file), level, _str(code), _str(message))
+
+
+def _report(value: Any) -> dict[str, Any]:
+    """A build's report as ``save_cache`` wrote it, every field checked: a rebuild replays it, or adds to it."""
+    report = _dict(value)
+    for key in ("files", "published", "drafts"):
+        _int(report[key])
+    for code, count in _dict(report["skipped"]).items():
+        _str(code)
+        _int(count)
+    for key in ("findings", "future"):
+        if not isinstance(report[key], list):
+            raise TypeError(f"{key}: expected a list, got {type(report[key]).__name__}")
+    for source, when in report["future"]:
+        _str(source)
+        datetime.fromisoformat(_str(when))
+    return report
 
 
 def _outputs(value: Any) -> dict[str, Output]:

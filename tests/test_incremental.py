@@ -626,3 +626,32 @@ def test_other_code_under_the_same_version_builds_in_full(site: Config, tmp_path
     module = code / "feeds" / "feed.py"
     module.write_text(module.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     assert [mode(), mode()] == ["full", "kept"]
+
+
+_BAD_REPORTS = {
+    "a finding of no level": lambda r: r["findings"].append(["a.md", "bogus", "code", "message"]),
+    "a finding cut short": lambda r: r["findings"].append(["a.md", "warning"]),
+    "a count as text": lambda r: r.update(files="18"),
+    "a future date that is none": lambda r: r["future"].append(["a.md", "tomorrow"]),
+    "no findings": lambda r: r.pop("findings"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(_BAD_REPORTS))
+def test_a_report_of_the_wrong_shape_discards_the_cache(site: Config, tmp_path: Path, what: str) -> None:
+    """The report a build with nothing to do replays is checked as it is read: a bad one is a corrupt cache."""
+    import json
+
+    build(site)
+    path = cache_folder(site) / FILE
+    data = path.read_bytes()
+    first = data.index(b"\n") + 1
+    rest = data.index(b"\n", first) + 1
+    extra = json.loads(data[first:rest])
+    _BAD_REPORTS[what](extra["report"])
+    path.write_bytes(data[:first] + json.dumps(extra).encode() + b"\n" + data[rest:])
+    report = build(site)  # the folder as it was: the no-change path, but for the report
+    assert report.notices and "cache discarded: corrupt" in report.notices[0], report.notices
+    assert report.mode == "full" and report.parsed == 18
+    assert published_files(site.output, compressed=True) == full_build_of(site, tmp_path, "full")
+    assert build(site).mode == "kept"  # and the cache saved again is whole
