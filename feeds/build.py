@@ -284,8 +284,9 @@ def _quick(
         raise
     save_cache(folder, config, Cache(stamp, {}, outputs, head.slugs, report, scanned_ns=since), staged=side["staged"],
                snapshot=side["snapshot"], report=side["text"])
+    kept = list(head.findings) if not added else None  # the report as read: its findings decoded already
     head = replace(head, report=report)
-    return _replayed(head, clock, 0.0, written, mode="quick", parsed=len(todo))
+    return _replayed(head, clock, 0.0, written, mode="quick", parsed=len(todo), stored=kept)
 
 
 def _splicer(config: Config, last: Mapping[str, Output], snapshot: Snapshot, fresh: set[str]) -> Reuse:
