@@ -134,19 +134,18 @@ def build(
         head, notices = _open_cache(config, use_cache)  # header and report only
         # A cold build forks its slugger now: it imports pypinyin while this process scans.
         slugger = stack.enter_context(_slugger(config)) if head is None and jobs > 1 else None
-        # With a prescan's child at work on the other core, what a replay needs is read while it works.
+        # With a prescan's child at work on the other core, the outputs are checked while it works.
         early = prescan is not None and not strict
-        replay = _kept_findings(head, config.output) if head is not None and early else None
+        kept = early and head is not None and _outputs_kept(head, config.output)
         found = prescan.result(config.content, config.output) if prescan is not None else None
         since = prescan.since if prescan is not None and found is not None else time.time_ns()  # before any stat
         scanned = scan(config, split=jobs > 1, found=found)
         numbers = stamp_numbers(scanned)
         stamp = folder_stamp(scanned, numbers)
         shaky = racy(numbers, head.scanned_ns) if head is not None else []  # read too near a write, last time
-        if head is not None and not strict and not shaky and head.stamp == stamp:  # the folder as it was
-            replay = replay if early else _kept_findings(head, config.output)
-            if replay is not None:  # and every output
-                return _replayed(head, clock, time.perf_counter() - start, stored=replay)
+        if head is not None and not strict and not shaky and head.stamp == stamp \
+                and (kept if early else _outputs_kept(head, config.output)):  # the folder and every output as they were
+            return _replayed(head, clock, time.perf_counter() - start, stored=list(head.findings))
         found_cache = head is not None
         if head is not None and not strict:  # in this process: a few files, a few feeds (no fork pays off)
             try:
@@ -429,7 +428,7 @@ def _replayed(
     parsed: int = 0, stored: list[Finding] | None = None,
 ) -> BuildReport:
     """The report of the build ``cache`` was saved by, its future dates against ``now``; ``write``: what was written
-    (by default nothing: every output kept); ``stored``: its findings, when already read (``_kept_findings``)."""
+    (by default nothing: every output kept); ``stored``: its findings, when already read (``Cache.findings``)."""
     report = cache.report
     counts = Counts(report["files"], report["published"], report["drafts"], report["skipped"])
     if stored is None:
@@ -439,11 +438,6 @@ def _replayed(
     if write is None:
         write = WriteReport((), tuple(sorted(cache.outputs)), ())
     return BuildReport(counts, write, shown, seconds, mode=mode, parsed=parsed)
-
-
-def _kept_findings(cache: Cache, output: Path) -> list[Finding] | None:
-    """What a replay of ``cache`` shows (its findings, as read), if every output file is as it recorded; else None."""
-    return list(cache.findings) if _outputs_kept(cache, output) else None
 
 
 def _report_json(load: LoadResult, findings: list[Finding], now: datetime) -> dict[str, Any]:
